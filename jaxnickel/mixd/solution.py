@@ -1,0 +1,323 @@
+"""The mean-field ground state and its observables (paper 000, Eqs. 10-12, B11-B13).
+
+:class:`MixDSolution` is an ``equinox.Module`` (a pytree): solves can be
+``vmap``-ed and the result still is one object with batched fields.  It is built
+from the variational state ``(theta_k, beta, mu_h)`` by :func:`build_solution`,
+for either solver, so both are reported through the same formulas.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+from pathlib import Path
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..lattice import high_symmetry_points, lattice_from_dict, pair_basis
+from .energy import bogoliubov, energy_b9, hole_number, lagrangian_b9, mean_fields, moments
+from .params import MixDParams
+
+__all__ = ["MixDSolution", "build_solution", "load_solution", "FILE_FORMAT"]
+
+#: fine grids for the continuous-k quantities (k* search, L -> infinity O_BCS)
+FINE_1D = 4096
+FINE_2D = 256
+
+FILE_FORMAT = "jaxnickel-mixd-solution/1"
+
+_SCALARS = (
+    "energy",
+    "energy_minus_background",
+    "N_sc",
+    "N_cc",
+    "sc_minus_2cc_fraction",
+    "beta",
+    "mu",
+    "order_bec",
+    "order_bcs",
+    "order_bcs_continuum",
+    "binding_energy",
+    "binding_energy_continuum",
+    "delta_at_kmin",
+    "delta_at_kmin_continuum",
+    "converged",
+    "iterations",
+    "residual",
+    "stationarity",
+    "hole_number_error",
+)
+_ARRAYS = ("k", "theta", "delta", "xi", "E", "u", "v", "moments", "k_min", "k_min_continuum", "delta_high_symmetry")
+
+
+class MixDSolution(eqx.Module):
+    """Mean-field ground state of the MixD+V model.
+
+    Energies in the units of the couplings.  ``k`` has shape ``(d, N)`` (the
+    flattened grid of ``lattice``); k-resolved arrays have shape ``(N,)``.
+
+    * ``energy``: Eq. (B9) at the solution (the multiplier term vanishes);
+      ``energy_minus_background``: ``E - J N_sc - (V + J) N_cc`` (Fig. 4 right).
+    * ``N_sc = 2 sum_k v_k^2``, ``N_cc = beta^2``; ``sc_minus_2cc_fraction =
+      (N_sc - 2 N_cc) / N_h`` (Fig. 3).
+    * ``order_bec = sqrt(N_cc / N)`` (Eq. 11), ``order_bcs = <|Delta|/E>`` (Eq. 12);
+      ``order_bcs_continuum``: the ``L -> infinity`` integral of Eq. (12) with
+      this solution's mean fields (fine grid of 4096 / 256^2 points).
+    * ``binding_energy = 2 min_k E_k`` on the grid (Sec. III, Eq. C1) and
+      ``binding_energy_continuum`` over continuous k; ``delta_at_kmin`` is
+      ``Delta`` at ``k* = argmin E_k`` (Fig. 5); ``k_min`` is k*.
+    * ``delta_high_symmetry``: Delta at ``(0, pi)`` in 1D, at ``(G, X, M)`` in 2D.
+    * ``converged`` / ``iterations`` / ``residual`` of the method used;
+      ``stationarity``: max-norm of the autodiff gradient of the Lagrangian
+      (B9) (``beta`` component divided by sqrt(N)), the same measure for both
+      solvers; ``hole_number_error = |2 sum v^2 + 2 beta^2 - N_h|``.
+    """
+
+    params: MixDParams
+    lattice: object = eqx.field(static=True)
+    method: str = eqx.field(static=True)
+    k: jax.Array
+    theta: jax.Array
+    delta: jax.Array
+    xi: jax.Array
+    E: jax.Array
+    u: jax.Array
+    v: jax.Array
+    moments: jax.Array
+    energy: jax.Array
+    energy_minus_background: jax.Array
+    N_sc: jax.Array
+    N_cc: jax.Array
+    sc_minus_2cc_fraction: jax.Array
+    beta: jax.Array
+    mu: jax.Array
+    order_bec: jax.Array
+    order_bcs: jax.Array
+    order_bcs_continuum: jax.Array
+    binding_energy: jax.Array
+    binding_energy_continuum: jax.Array
+    delta_at_kmin: jax.Array
+    delta_at_kmin_continuum: jax.Array
+    k_min: jax.Array
+    k_min_continuum: jax.Array
+    delta_high_symmetry: jax.Array
+    converged: jax.Array
+    iterations: jax.Array
+    residual: jax.Array
+    stationarity: jax.Array
+    hole_number_error: jax.Array
+
+    # ------------------------------------------------------------ helpers
+    @property
+    def n_sites(self) -> int:
+        return self.lattice.n_sites
+
+    @property
+    def high_symmetry_labels(self) -> tuple[str, ...]:
+        return tuple(high_symmetry_points(self.lattice))
+
+    def grid(self, name: str) -> np.ndarray:
+        """A k-resolved array reshaped to the lattice shape (``(L,)`` or ``(Lx, Ly)``)."""
+        return np.asarray(getattr(self, name)).reshape(self.lattice.shape)
+
+    def mean_fields_at(self, k: tuple):
+        """``(xi, Delta)`` at arbitrary momenta ``k`` (tuple of arrays), same mean fields."""
+        b = self.beta / math.sqrt(self.n_sites)
+        return mean_fields(b, self.mu, self.moments, self.params, self.lattice, k=k)
+
+    def summary(self) -> dict:
+        """JSON-ready dict of scalars, parameters and ``delta_high_symmetry``."""
+        out = {name: _py(getattr(self, name)) for name in _SCALARS}
+        out["delta_high_symmetry"] = {
+            lab: float(v) for lab, v in zip(self.high_symmetry_labels, np.asarray(self.delta_high_symmetry))
+        }
+        out["k_min"] = [float(v) for v in np.asarray(self.k_min)]
+        out["k_min_continuum"] = [float(v) for v in np.asarray(self.k_min_continuum)]
+        out["method"] = self.method
+        out["params"] = self.params.to_dict()
+        out["lattice"] = self.lattice.to_dict()
+        out["n_sites"] = self.n_sites
+        out["doping"] = float(self.params.n_holes) / self.n_sites
+        return out
+
+    def save(self, path) -> Path:
+        """Write all fields to a ``.npz`` file (format ``FILE_FORMAT``, see :func:`load_solution`)."""
+        path = Path(path)
+        meta = {
+            "format": FILE_FORMAT,
+            "params": self.params.to_dict(),
+            "lattice": self.lattice.to_dict(),
+            "method": self.method,
+            "jaxnickel_version": _version(),
+            "git_revision": _git_revision(),
+        }
+        arrays = {name: np.asarray(getattr(self, name)) for name in _SCALARS + _ARRAYS}
+        with open(path, "wb") as fh:
+            np.savez(fh, __meta__=np.asarray(json.dumps(meta)), **arrays)
+        return path
+
+
+def load_solution(path) -> MixDSolution:
+    """Load a solution written by :meth:`MixDSolution.save`.
+
+    The file is a NumPy ``.npz`` archive: one array per field of
+    :class:`MixDSolution` plus ``__meta__``, a JSON string with ``format``,
+    ``params``, ``lattice``, ``method``, ``jaxnickel_version``, ``git_revision``.
+    """
+    with np.load(path, allow_pickle=False) as data:
+        if "__meta__" not in data:
+            raise ValueError(f"{path}: not a jaxnickel MixD solution file (no __meta__ entry)")
+        meta = json.loads(str(data["__meta__"]))
+        if meta.get("format") != FILE_FORMAT:
+            raise ValueError(f"{path}: unsupported format {meta.get('format')!r}, expected {FILE_FORMAT!r}")
+        fields = {name: jnp.asarray(data[name]) for name in _SCALARS + _ARRAYS}
+    return MixDSolution(
+        params=MixDParams.from_dict(meta["params"]),
+        lattice=lattice_from_dict(meta["lattice"]),
+        method=meta["method"],
+        **fields,
+    )
+
+
+def _py(x):
+    a = np.asarray(x)
+    if a.dtype == bool:
+        return bool(a)
+    if np.issubdtype(a.dtype, np.integer):
+        return int(a)
+    return float(a)
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+def _git_revision() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+# ---------------------------------------------------------------- building
+
+
+def _fine_grid(lattice):
+    if lattice.dim == 1:
+        k = 2.0 * jnp.pi * jnp.arange(FINE_1D) / FINE_1D
+        return (k,)
+    k1 = 2.0 * jnp.pi * jnp.arange(FINE_2D) / FINE_2D
+    KX, KY = jnp.meshgrid(k1, k1, indexing="ij")
+    return (KX.reshape(-1), KY.reshape(-1))
+
+
+def _continuum_min(b, mu, m, params, lattice):
+    """min over continuous k of E_k: fine-grid search, then Newton steps on E_k^2."""
+    kf = _fine_grid(lattice)
+    xi, d = mean_fields(b, mu, m, params, lattice, k=kf)
+    i = jnp.argmin(xi**2 + d**2)
+    k0 = jnp.stack([ka[i] for ka in kf])
+
+    def e2(kvec):
+        x, dd = mean_fields(b, mu, m, params, lattice, k=tuple(kvec[a][None] for a in range(lattice.dim)))
+        return (x**2 + dd**2)[0]
+
+    def newton(kvec, _):
+        g = jax.grad(e2)(kvec)
+        h = jax.hessian(e2)(kvec)
+        # accept a Newton step only when it is a descent step on a convex patch
+        step = jnp.linalg.solve(h + 1e-14 * jnp.eye(lattice.dim), g)
+        ok = jnp.all(jnp.linalg.eigvalsh(h) > 0) & (jnp.max(jnp.abs(step)) < 2 * jnp.pi / FINE_2D)
+        k_new = jnp.where(ok, kvec - step, kvec)
+        k_new = jnp.where(e2(k_new) <= e2(kvec), k_new, kvec)
+        return k_new, None
+
+    kmin, _ = jax.lax.scan(newton, k0, None, length=8)
+    kmin = jnp.mod(kmin, 2.0 * jnp.pi)
+    x, dd = mean_fields(b, mu, m, params, lattice, k=tuple(kmin[a][None] for a in range(lattice.dim)))
+    return kmin, jnp.sqrt(x[0] ** 2 + dd[0] ** 2), dd[0], kf, xi, d
+
+
+def build_solution(theta, beta, mu, params: MixDParams, lattice, *, method, converged, iterations, residual):
+    """Assemble a :class:`MixDSolution` from the variational state ``(theta, beta, mu)``.
+
+    The sign convention ``beta >= 0`` is imposed (the functional is invariant
+    under ``(theta, beta) -> (-theta, -beta)``).
+    """
+    n = lattice.n_sites
+    sgn = jnp.where(beta < 0, -1.0, 1.0)
+    theta = sgn * theta
+    beta = sgn * beta
+    k = lattice.momenta()
+    basis = pair_basis(k)
+    s = jnp.sin(theta)
+    m = moments(s, basis)
+    b = beta / jnp.sqrt(n)
+    xi, delta = mean_fields(b, mu, m, params, lattice, k=k)
+    E, _, _ = bogoliubov(xi, delta)
+    v = jnp.sin(0.5 * theta)
+    u = jnp.cos(0.5 * theta)
+    energy = energy_b9(theta, beta, params, lattice)
+    n_sc = jnp.sum(2.0 * v**2)
+    n_cc = beta**2
+    e_bg = params.J * n_sc + (params.V + params.J) * n_cc
+
+    grads = jax.grad(lambda th, be: lagrangian_b9(th, be, mu, params, lattice), argnums=(0, 1))(theta, beta)
+    stationarity = jnp.maximum(jnp.max(jnp.abs(grads[0])), jnp.abs(grads[1]) / jnp.sqrt(n))
+
+    i = jnp.argmin(E)
+    kmin_c, emin_c, dmin_c, kf, xif, df = _continuum_min(b, mu, m, params, lattice)
+    Ef = jnp.sqrt(xif**2 + df**2)
+    order_bcs_c = jnp.mean(jnp.where(Ef > 0, jnp.abs(df) / jnp.where(Ef > 0, Ef, 1.0), 0.0))
+    hs = high_symmetry_points(lattice)
+    khs = tuple(jnp.asarray([pt[a] for pt in hs.values()]) for a in range(lattice.dim))
+    _, delta_hs = mean_fields(b, mu, m, params, lattice, k=khs)
+    safeE = jnp.where(E > 0, E, 1.0)
+    return MixDSolution(
+        params=params,
+        lattice=lattice,
+        method=method,
+        k=jnp.stack(k),
+        theta=theta,
+        delta=delta,
+        xi=xi,
+        E=E,
+        u=u,
+        v=v,
+        moments=m,
+        energy=energy,
+        energy_minus_background=energy - e_bg,
+        N_sc=n_sc,
+        N_cc=n_cc,
+        sc_minus_2cc_fraction=(n_sc - 2.0 * n_cc) / params.n_holes,
+        beta=beta,
+        mu=jnp.asarray(mu),
+        order_bec=jnp.sqrt(n_cc / n),
+        order_bcs=jnp.mean(jnp.where(E > 0, jnp.abs(delta) / safeE, 0.0)),
+        order_bcs_continuum=order_bcs_c,
+        binding_energy=2.0 * E[i],
+        binding_energy_continuum=2.0 * emin_c,
+        delta_at_kmin=delta[i],
+        delta_at_kmin_continuum=dmin_c,
+        k_min=jnp.stack([ka[i] for ka in k]),
+        k_min_continuum=kmin_c,
+        delta_high_symmetry=delta_hs,
+        converged=jnp.asarray(converged),
+        iterations=jnp.asarray(iterations),
+        residual=jnp.asarray(residual),
+        stationarity=stationarity,
+        hole_number_error=jnp.abs(hole_number(theta, beta) - params.n_holes),
+    )

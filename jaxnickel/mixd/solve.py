@@ -1,0 +1,140 @@
+"""Entry point: the mean-field ground state of the MixD+V model at fixed N_h.
+
+``solve(params, lattice, method=...)`` validates the input, requires float64,
+runs one of the two solvers under ``jit`` and returns a
+:class:`~jaxnickel.mixd.solution.MixDSolution`.  ``solve_jax`` is the pure,
+jit/vmap-able core without validation or warnings (use it inside your own
+transformations; parameters are traced, so a scan is one compiled ``vmap``).
+
+Methods
+-------
+``"fixed-point"``  Newton iteration of the self-consistency equations (B15),
+                   (B17), (B19) in the space of mean-field moments
+                   (:mod:`jaxnickel.mixd.fixed_point`).
+``"gradient"``     direct minimisation of Eq. (B9) over all ``theta_k`` and
+                   ``beta`` with optax L-BFGS, hole number by augmented
+                   Lagrangian (:mod:`jaxnickel.mixd.gradient`).
+
+Warm starts: ``init`` takes a previous solution (any lattice size: its mean
+fields are re-evaluated on the new grid) or a mean-field vector
+``(b, mu, M_1..M_2d)``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import equinox as eqx
+import jax.numpy as jnp
+
+from ..solvers import require_x64
+from .energy import bogoliubov, mean_fields
+from .fixed_point import DEFAULT_SEED_FRACTIONS, _seed, solve_fixed_point
+from .gradient import solve_gradient
+from .params import MixDParams, validate_params
+from .solution import MixDSolution, build_solution
+
+__all__ = ["solve", "solve_jax", "METHODS", "ConvergenceWarning"]
+
+METHODS = ("fixed-point", "gradient")
+
+
+class ConvergenceWarning(RuntimeWarning):
+    """A solve stopped without meeting its tolerance."""
+
+
+def _init_vector(init, lattice):
+    if init is None:
+        return None
+    if isinstance(init, MixDSolution):
+        if init.lattice.dim != lattice.dim:
+            raise ValueError("init: a warm start must come from a lattice of the same dimension")
+        b = init.beta / jnp.sqrt(init.lattice.n_sites)
+        return jnp.concatenate([jnp.stack([b, init.mu]), init.moments])
+    x0 = jnp.asarray(init, dtype=jnp.result_type(float))
+    if x0.shape != (2 + 2 * lattice.dim,):
+        raise ValueError(f"init: expected a vector of shape ({2 + 2 * lattice.dim},) = (b, mu, M...), got {x0.shape}")
+    return x0
+
+
+def solve_jax(
+    params: MixDParams,
+    lattice,
+    method: str = "fixed-point",
+    *,
+    init=None,
+    tol: float = 1e-12,
+    seeds=DEFAULT_SEED_FRACTIONS,
+):
+    """Pure core of :func:`solve` (no validation, no warnings); jit/vmap-able."""
+    x0 = _init_vector(init, lattice)
+    n = lattice.n_sites
+    if method == "fixed-point":
+        x, ok, steps, res = solve_fixed_point(params, lattice, x0=x0, seeds=seeds, tol=tol)
+        b, mu, m = x[0], x[1], x[2:]
+        xi, delta = mean_fields(b, mu, m, params, lattice)
+        theta = jnp.arctan2(delta, xi)
+        return build_solution(
+            theta, b * jnp.sqrt(n), mu, params, lattice, method=method, converged=ok, iterations=steps, residual=res
+        )
+    if method == "gradient":
+        if x0 is None:
+            x0 = _seed(0.5, params, lattice)
+        b, mu0, m = x0[0], x0[1], x0[2:]
+        xi, delta = mean_fields(b, mu0, m, params, lattice)
+        E, _, _ = bogoliubov(xi, delta)
+        theta0 = jnp.arctan2(delta, xi)
+        grad_tol = jnp.maximum(100.0 * tol, 1e-10)
+        theta, beta, mu, r = solve_gradient(params, lattice, theta0, b * jnp.sqrt(n), mu0, tol=grad_tol)
+        sol = build_solution(
+            theta,
+            beta,
+            mu,
+            params,
+            lattice,
+            method=method,
+            converged=r.converged,
+            iterations=r.iterations,
+            residual=jnp.maximum(r.grad_norm, r.constraint / params.n_holes),
+        )
+        return sol
+    raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+
+
+_solve_jit = eqx.filter_jit(solve_jax)
+
+
+def solve(
+    params: MixDParams,
+    lattice,
+    method: str = "fixed-point",
+    *,
+    init=None,
+    tol: float = 1e-12,
+    seeds=DEFAULT_SEED_FRACTIONS,
+    warn: bool = True,
+) -> MixDSolution:
+    """Mean-field ground state of the MixD+V model on ``lattice`` at fixed ``N_h``.
+
+    Raises ``ValueError`` (naming the parameter and its allowed range) on bad
+    input and ``RuntimeError`` when JAX is not in float64 mode.  A solve that
+    does not meet its tolerance returns ``converged=False`` and warns
+    (:class:`ConvergenceWarning`).
+    """
+    require_x64()
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if not isinstance(params, MixDParams):
+        raise ValueError("params must be a jaxnickel.mixd.MixDParams")
+    validate_params(params, lattice)
+    if not (isinstance(tol, float | int) and 0.0 < tol < 1e-2):
+        raise ValueError(f"tol must be a number in (0, 1e-2), got {tol!r}")
+    sol = _solve_jit(params, lattice, method, init=init, tol=float(tol), seeds=tuple(seeds))
+    if warn and not bool(sol.converged):
+        warnings.warn(
+            f"MixD {method} solve on {lattice.name} did not converge: residual "
+            f"{float(sol.residual):.3e} after {int(sol.iterations)} iterations",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return sol

@@ -1,0 +1,25 @@
+"""float64 policy.
+
+jaxnickel never flips JAX's global configuration behind the user's back (that
+changes the behaviour of every other JAX library in the process).  Instead every
+public ``solve`` calls :func:`require_x64`, which raises a clear error when JAX
+runs in its default float32 mode.  The ``jaxnickel`` command line enables
+float64 itself.
+"""
+
+from __future__ import annotations
+
+import jax
+
+X64_HINT = (
+    "jaxnickel computes in float64 (meV gaps on eV bands do not survive float32). "
+    "Enable it before any JAX computation with "
+    "`jax.config.update('jax_enable_x64', True)` or the environment variable "
+    "JAX_ENABLE_X64=1."
+)
+
+
+def require_x64() -> None:
+    """Raise ``RuntimeError`` unless ``jax_enable_x64`` is on."""
+    if not jax.config.jax_enable_x64:
+        raise RuntimeError(X64_HINT)
