@@ -133,7 +133,8 @@ class MixDSolution(eqx.Module):
         """JSON-ready dict of scalars, parameters and ``delta_high_symmetry``."""
         out = {name: _py(getattr(self, name)) for name in _SCALARS}
         out["delta_high_symmetry"] = {
-            lab: float(v) for lab, v in zip(self.high_symmetry_labels, np.asarray(self.delta_high_symmetry))
+            lab: float(v)
+            for lab, v in zip(self.high_symmetry_labels, np.asarray(self.delta_high_symmetry), strict=True)
         }
         out["k_min"] = [float(v) for v in np.asarray(self.k_min)]
         out["k_min_continuum"] = [float(v) for v in np.asarray(self.k_min_continuum)]
