@@ -17,6 +17,8 @@ compressibility per rung).
 
 from __future__ import annotations
 
+import equinox as eqx
+import jax
 import jax.numpy as jnp
 
 from ..solvers import minimize_constrained
@@ -30,8 +32,8 @@ def solve_gradient(
 ):
     """Minimise (B9) from ``(theta0, beta0)``; returns ``(theta, beta, mu, result)``.
 
-    ``result`` is the :class:`~jaxnickel.solvers.MinimizeResult` of the
-    augmented-Lagrangian run (before the final feasibility restoration).
+    ``result`` (:class:`GradientInfo`) reports convergence at the returned
+    state, after the final feasibility restoration.
     """
     n = lattice.n_sites
     sqrt_n = jnp.sqrt(float(n))
@@ -67,4 +69,17 @@ def solve_gradient(
     n_f = hole_number(theta, 0.0)
     beta2 = 0.5 * (params.n_holes - n_f)
     beta = jnp.where(beta2 > 0.0, jnp.sign(res.x["beta"]) * jnp.sqrt(jnp.maximum(beta2, 0.0)), res.x["beta"])
-    return theta, beta, res.multiplier, res
+    mu = res.multiplier
+    # convergence judged at the returned state
+    grads = jax.grad(lambda x: fun(x) + mu * constraint(x))({"theta": theta, "beta": beta})
+    gnorm = norm(grads)
+    c = jnp.abs(constraint({"theta": theta, "beta": beta}))
+    converged = (gnorm <= 10.0 * tol) & (c <= jnp.maximum(ctol, 1e-10)) & jnp.isfinite(gnorm)
+    return theta, beta, mu, GradientInfo(converged=converged, iterations=res.iterations, residual=gnorm, constraint=c)
+
+
+class GradientInfo(eqx.Module):
+    converged: jax.Array
+    iterations: jax.Array
+    residual: jax.Array  # scaled max-norm of grad L at the returned state
+    constraint: jax.Array  # |hole number - N_h| at the returned state

@@ -65,12 +65,15 @@ def solve_jax(
     init=None,
     tol: float = 1e-12,
     seeds=DEFAULT_SEED_FRACTIONS,
+    max_steps: int | None = None,
 ):
     """Pure core of :func:`solve` (no validation, no warnings); jit/vmap-able."""
     x0 = _init_vector(init, lattice)
     n = lattice.n_sites
     if method == "fixed-point":
-        x, ok, steps, res = solve_fixed_point(params, lattice, x0=x0, seeds=seeds, tol=tol)
+        x, ok, steps, res = solve_fixed_point(
+            params, lattice, x0=x0, seeds=seeds, tol=tol, max_steps=100 if max_steps is None else max_steps
+        )
         b, mu, m = x[0], x[1], x[2:]
         xi, delta = mean_fields(b, mu, m, params, lattice)
         theta = jnp.arctan2(delta, xi)
@@ -85,7 +88,15 @@ def solve_jax(
         E, _, _ = bogoliubov(xi, delta)
         theta0 = jnp.arctan2(delta, xi)
         grad_tol = jnp.maximum(100.0 * tol, 1e-10)
-        theta, beta, mu, r = solve_gradient(params, lattice, theta0, b * jnp.sqrt(n), mu0, tol=grad_tol)
+        theta, beta, mu, r = solve_gradient(
+            params,
+            lattice,
+            theta0,
+            b * jnp.sqrt(n),
+            mu0,
+            tol=grad_tol,
+            max_inner=5000 if max_steps is None else max_steps,
+        )
         sol = build_solution(
             theta,
             beta,
@@ -95,7 +106,7 @@ def solve_jax(
             method=method,
             converged=r.converged,
             iterations=r.iterations,
-            residual=jnp.maximum(r.grad_norm, r.constraint / params.n_holes),
+            residual=jnp.maximum(r.residual, r.constraint / params.n_holes),
         )
         return sol
     raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -112,6 +123,7 @@ def solve(
     init=None,
     tol: float = 1e-12,
     seeds=DEFAULT_SEED_FRACTIONS,
+    max_steps: int | None = None,
     warn: bool = True,
 ) -> MixDSolution:
     """Mean-field ground state of the MixD+V model on ``lattice`` at fixed ``N_h``.
@@ -120,6 +132,11 @@ def solve(
     input and ``RuntimeError`` when JAX is not in float64 mode.  A solve that
     does not meet its tolerance returns ``converged=False`` and warns
     (:class:`ConvergenceWarning`).
+
+    ``tol``: residual tolerance of the fixed-point equations (the gradient
+    solver uses ``max(100 tol, 1e-10)`` on the gradient norm); ``max_steps``:
+    Newton steps per seed (fixed point) or L-BFGS steps per multiplier update
+    (gradient); ``seeds``: condensate fractions of the cold starts.
     """
     require_x64()
     if method not in METHODS:
@@ -129,7 +146,12 @@ def solve(
     validate_params(params, lattice)
     if not (isinstance(tol, float | int) and 0.0 < tol < 1e-2):
         raise ValueError(f"tol must be a number in (0, 1e-2), got {tol!r}")
-    sol = _solve_jit(params, lattice, method, init=init, tol=float(tol), seeds=tuple(seeds))
+    if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
+        raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
+    seeds = tuple(float(f) for f in seeds)
+    if not seeds or not all(0.0 < f < 1.0 for f in seeds):
+        raise ValueError(f"seeds must be condensate fractions in (0, 1), got {seeds!r}")
+    sol = _solve_jit(params, lattice, method, init=init, tol=float(tol), seeds=seeds, max_steps=max_steps)
     if warn and not bool(sol.converged):
         warnings.warn(
             f"MixD {method} solve on {lattice.name} did not converge: residual "

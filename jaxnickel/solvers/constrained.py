@@ -81,8 +81,9 @@ def minimize_constrained(
     Parameters
     ----------
     fun, constraint : pure functions of the pytree ``x``, returning scalars.
-    rho : penalty parameter of the augmented Lagrangian (in units of
-        ``fun / constraint^2``).
+    rho : initial penalty parameter of the augmented Lagrangian (in units of
+        ``fun / constraint^2``); multiplied by 10 (up to 1e6 x) whenever an
+        outer step does not reduce the violation by a factor 4.
     multiplier0 : initial multiplier guess.
     tol : convergence threshold for ``norm(grad L)`` (``norm`` defaults to the
         max-norm; callers pass a scaled norm where components differ in scale).
@@ -94,25 +95,33 @@ def minimize_constrained(
     lam0 = jnp.asarray(multiplier0, dtype=jnp.result_type(float))
     cfun = (lambda x: jnp.zeros((), lam0.dtype)) if constraint is None else constraint
 
-    def lagrangian(x, lam):
+    def lagrangian(x, lam, r):
         c = cfun(x)
-        return fun(x) + lam * c + 0.5 * rho * c**2
+        return fun(x) + lam * c + 0.5 * r * c**2
 
     def outer_step(carry):
-        x, lam, it, outer, _ = carry
-        x, n = _lbfgs(lambda y: lagrangian(y, lam), x, tol=tol, max_steps=max_inner, memory_size=memory_size, norm=norm)
+        x, lam, r, it, outer, c_old = carry
+        x, n = _lbfgs(
+            lambda y: lagrangian(y, lam, r), x, tol=tol, max_steps=max_inner, memory_size=memory_size, norm=norm
+        )
         c = cfun(x)
-        lam = lam + rho * c
-        return x, lam, it + n, outer + 1, n
+        lam = lam + r * c
+        # textbook update (Nocedal & Wright, Alg. 17.4): stiffen the penalty when
+        # the violation did not drop by a factor 4 (e.g. the inner solve was
+        # already below tol and did not move)
+        r = jnp.where(jnp.abs(c) > 0.25 * c_old, jnp.minimum(10.0 * r, rho_max), r)
+        return x, lam, r, it + n, outer + 1, jnp.abs(c)
 
     def outer_cond(carry):
-        x, lam, it, outer, _ = carry
-        c = jnp.abs(cfun(x))
-        not_done = (c > ctol) | (outer == 0)
-        return (outer < max_outer) & not_done
+        x, lam, r, it, outer, c = carry
+        return (outer < max_outer) & ((c > ctol) | (outer == 0))
 
-    x, lam, iters, outer, _ = jax.lax.while_loop(
-        outer_cond, outer_step, (x0, lam0, jnp.asarray(0), jnp.asarray(0), jnp.asarray(-1))
+    rho0 = jnp.asarray(rho, dtype=lam0.dtype)
+    rho_max = 1e6 * rho0
+    x, lam, _, iters, outer, _ = jax.lax.while_loop(
+        outer_cond,
+        outer_step,
+        (x0, lam0, rho0, jnp.asarray(0), jnp.asarray(0), jnp.abs(cfun(x0)) + jnp.inf),
     )
     # Report at the final point with the multiplier that makes grad L = grad f + lam grad c.
     c = cfun(x)

@@ -1,0 +1,232 @@
+"""The ``jaxnickel`` command.
+
+Subcommands
+-----------
+``jaxnickel mixd ...``       mean-field ground state of the MixD+V model (paper 000)
+``jaxnickel load FILE``      print a solution saved with ``--save``
+``jaxnickel reproduce``      regenerate the paper's figures and a report
+
+Bad input exits with code 2 and one line on stderr (no traceback); a solve that
+does not converge prints its result and exits with code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import warnings
+
+EXIT_BAD_INPUT = 2
+EXIT_NOT_CONVERGED = 1
+EXIT_INTERNAL = 3
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error message (no usage dump) and exit code 2."""
+
+    def error(self, message):  # noqa: D401
+        raise _UsageError(message)
+
+
+def _finite_float(name):
+    def conv(s):
+        try:
+            v = float(s)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got {s!r}") from None
+        if not math.isfinite(v):
+            raise argparse.ArgumentTypeError(f"{name} must be a finite number, got {s!r}")
+        return v
+
+    return conv
+
+
+def _int(name):
+    def conv(s):
+        try:
+            return int(s)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {s!r}") from None
+
+    return conv
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="jaxnickel", description="Differentiable mean-field pairing in bilayer nickelates.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    m = sub.add_parser("mixd", help="MixD+V two-channel mean-field ground state (paper 000)")
+    m.add_argument("--lattice", default="ladder", help="ladder | square (default: ladder)")
+    m.add_argument("--L", type=_int("L"), default=None, help="rungs (ladder) or side (square); default 30 / 16")
+    m.add_argument("--Lx", type=_int("Lx"), default=None, help="square lattice: rungs along x")
+    m.add_argument("--Ly", type=_int("Ly"), default=None, help="square lattice: rungs along y")
+    m.add_argument("--t", type=_finite_float("t"), default=0.1, help="hopping t_parallel (default 0.1)")
+    m.add_argument("--J", type=_finite_float("J"), default=1.0, help="rung exchange J_perp (default 1)")
+    m.add_argument("--V", type=_finite_float("V"), default=1.0, help="rung repulsion V (default 1)")
+    m.add_argument("--epsilon", type=_finite_float("epsilon"), default=0.0, help="diagonal recombination, Eq. 13")
+    g = m.add_mutually_exclusive_group()
+    g.add_argument("--holes", type=_finite_float("holes"), default=None, help="number of holes N_h (default 8)")
+    g.add_argument("--doping", type=_finite_float("doping"), default=None, help="doping N_h / N (alternative)")
+    m.add_argument("--method", default="fixed-point", help="fixed-point | gradient (default fixed-point)")
+    m.add_argument("--hartree", action="store_true", help="keep the Hartree terms of Eq. (B7)")
+    m.add_argument("--max-steps", type=_int("max-steps"), default=None, help="iteration limit of the solver")
+    m.add_argument("--json", action="store_true", help="print one JSON object")
+    m.add_argument("--plot", metavar="FILE.png", default=None, help="save a plot of Delta_k")
+    m.add_argument("--save", metavar="FILE.npz", default=None, help="save the whole solution (loadable)")
+
+    ld = sub.add_parser("load", help="print a solution saved by `jaxnickel mixd --save`")
+    ld.add_argument("file")
+    ld.add_argument("--json", action="store_true")
+
+    r = sub.add_parser("reproduce", help="regenerate the figures of the papers and a report")
+    r.add_argument("--out", default="jaxnickel-output", help="output folder (default ./jaxnickel-output)")
+    r.add_argument("--quick", action="store_true", help="coarser scans (about 1 minute)")
+    return p
+
+
+def _enable_x64():
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+
+
+def _print_summary(d: dict) -> None:
+    lat = ", ".join(f"{k}={v}" for k, v in d["lattice"].items())
+    p = d["params"]
+    print(f"MixD+V mean field on {lat}  ({d['method']})")
+    print(
+        f"  t={p['t']:g} J={p['J']:g} V={p['V']:g} epsilon={p['epsilon']:g} N_h={p['n_holes']:g} "
+        f"(doping {d['doping']:.4f}){'  +Hartree' if p['hartree'] else ''}"
+    )
+    rows = [
+        ("energy E", "energy"),
+        ("E - E_bg", "energy_minus_background"),
+        ("N_sc", "N_sc"),
+        ("N_cc", "N_cc"),
+        ("(N_sc - 2 N_cc)/N_h", "sc_minus_2cc_fraction"),
+        ("beta", "beta"),
+        ("mu_h", "mu"),
+        ("O_BEC (Eq. 11)", "order_bec"),
+        ("O_BCS (Eq. 12)", "order_bcs"),
+        ("E_B = 2 min E_k", "binding_energy"),
+        ("Delta(k*)", "delta_at_kmin"),
+    ]
+    for label, key in rows:
+        print(f"  {label:<22s} {d[key]: .10g}")
+    hs = ", ".join(f"{k}: {v:.6g}" for k, v in d["delta_high_symmetry"].items())
+    print(f"  {'Delta at sym. points':<22s} {hs}")
+    print(f"  converged={d['converged']} iterations={d['iterations']} residual={d['residual']:.3e}")
+
+
+def _cmd_mixd(a) -> int:
+    from .lattice import make_lattice
+
+    if a.lattice not in ("ladder", "square"):
+        raise ValueError(f"--lattice must be 'ladder' or 'square', got {a.lattice!r}")
+    from .mixd import METHODS
+
+    if a.method not in METHODS:
+        raise ValueError(f"--method must be one of {', '.join(METHODS)}, got {a.method!r}")
+    if a.lattice == "ladder":
+        if a.Lx is not None or a.Ly is not None:
+            raise ValueError("--Lx/--Ly apply to --lattice square only; use --L for a ladder")
+        lat = make_lattice("ladder", L=30 if a.L is None else a.L)
+    else:
+        L = 16 if (a.L is None and a.Lx is None) else a.L
+        lat = make_lattice("square", L=L, Lx=a.Lx, Ly=a.Ly)
+    if a.doping is not None:
+        if not 0.0 < a.doping < 2.0:
+            raise ValueError(f"--doping must be in (0, 2), got {a.doping}")
+        n_holes = a.doping * lat.n_sites
+    else:
+        n_holes = 8.0 if a.holes is None else a.holes
+    _enable_x64()
+    from .mixd import MixDParams, solve
+
+    params = MixDParams(t=a.t, J=a.J, V=a.V, epsilon=a.epsilon, n_holes=n_holes, hartree=a.hartree)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sol = solve(params, lat, a.method, max_steps=a.max_steps, warn=False)
+    for w in caught:
+        print(f"jaxnickel: warning: {w.message}", file=sys.stderr)
+    d = sol.summary()
+    if a.json:
+        print(json.dumps(d))
+    else:
+        _print_summary(d)
+    if a.plot:
+        from .plotting import plot_gap
+
+        plot_gap(sol, a.plot)
+        if not a.json:
+            print(f"  plot written to {a.plot}")
+    if a.save:
+        sol.save(a.save)
+        if not a.json:
+            print(f"  solution written to {a.save}")
+    if not d["converged"]:
+        print(
+            f"jaxnickel: error: the {a.method} solve did not converge (residual {d['residual']:.3e})",
+            file=sys.stderr,
+        )
+        return EXIT_NOT_CONVERGED
+    return 0
+
+
+def _cmd_load(a) -> int:
+    if not os.path.exists(a.file):
+        raise ValueError(f"file not found: {a.file}")
+    _enable_x64()
+    from .mixd import load_solution
+
+    sol = load_solution(a.file)
+    d = sol.summary()
+    if a.json:
+        print(json.dumps(d))
+    else:
+        _print_summary(d)
+    return 0
+
+
+def _cmd_reproduce(a) -> int:
+    _enable_x64()
+    from . import reproduce
+
+    reproduce.run(a.out, quick=a.quick, progress=lambda msg: print(msg, flush=True))
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    try:
+        a = parser.parse_args(argv)
+        cmd = {"mixd": _cmd_mixd, "load": _cmd_load, "reproduce": _cmd_reproduce}[a.command]
+        return cmd(a)
+    except _UsageError as e:
+        print(f"jaxnickel: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (ValueError, OSError) as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        print(f"jaxnickel: error: {msg}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as e:  # a bug, not bad input: one line, unless debugging
+        if os.environ.get("JAXNICKEL_DEBUG"):
+            raise
+        print(
+            f"jaxnickel: internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+            "(set JAXNICKEL_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
