@@ -9,7 +9,7 @@
 """
 
 from .energy import energy_b9, hole_number, lagrangian_b9, mean_fields
-from .params import DopingWarning, MixDParams, validate_params
+from .params import DopingWarning, MixDParams, ValidityWarning, validate_params
 from .solution import MixDSolution, load_solution
 from .solve import METHODS, ConvergenceWarning, solve, solve_jax
 
@@ -18,6 +18,7 @@ __all__ = [
     "MixDSolution",
     "ConvergenceWarning",
     "DopingWarning",
+    "ValidityWarning",
     "METHODS",
     "solve",
     "solve_jax",

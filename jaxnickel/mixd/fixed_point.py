@@ -40,7 +40,7 @@ from .params import MixDParams
 __all__ = ["residual_b15_b17_b19", "solve_fixed_point", "DEFAULT_SEED_FRACTIONS"]
 
 #: fractions of the holes put in the condensate in the seeds (2 b^2 / n_h)
-DEFAULT_SEED_FRACTIONS = (0.05, 0.3, 0.6, 0.9)
+DEFAULT_SEED_FRACTIONS = (0.002, 0.02, 0.15, 0.4, 0.7, 0.95)
 
 
 def _unpack(x):

@@ -15,10 +15,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["MixDParams", "validate_params", "DopingWarning"]
+__all__ = ["MixDParams", "validate_params", "ValidityWarning", "DopingWarning"]
 
 
-class DopingWarning(UserWarning):
+class ValidityWarning(UserWarning):
+    """Parameters outside the regime where the effective model / mean field is meant to hold."""
+
+
+class DopingWarning(ValidityWarning):
     """The hole doping is outside the validity of the mean-field theory (delta >= 0.5)."""
 
 
@@ -87,6 +91,14 @@ def validate_params(params: MixDParams, lattice) -> None:
             continue
         if not math.isfinite(v) or v <= 0.0:
             raise ValueError(f"{name} must be a finite number > 0, got {v}")
+    t, J, V = (_concrete(getattr(params, n)) for n in ("t", "J", "V"))
+    if None not in (t, J, V) and t > 0.5 * min(J, V):
+        warnings.warn(
+            f"t = {t:g} is not small against J = {J:g} and V = {V:g}: the effective model "
+            "assumes t << J, V (paper 000, Eq. 2)",
+            ValidityWarning,
+            stacklevel=3,
+        )
     eps = _concrete(params.epsilon)
     if eps is not None:
         if not math.isfinite(eps):

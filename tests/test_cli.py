@@ -1,0 +1,137 @@
+"""The `jaxnickel` command: JSON keys, exit codes, one-line errors, save/load."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from jaxnickel.cli import main
+
+MIXD_KEYS = {
+    "energy",
+    "energy_minus_background",
+    "N_sc",
+    "N_cc",
+    "sc_minus_2cc_fraction",
+    "beta",
+    "mu",
+    "order_bec",
+    "order_bcs",
+    "binding_energy",
+    "delta_at_kmin",
+    "delta_high_symmetry",
+    "converged",
+    "iterations",
+    "method",
+    "params",
+    "lattice",
+}
+
+
+def run_cli(capsys, *args):
+    rc = main(list(args))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_mixd_ladder_json(capsys):
+    rc, out, err = run_cli(
+        capsys,
+        "mixd",
+        "--lattice",
+        "ladder",
+        "--L",
+        "30",
+        "--t",
+        "0.1",
+        "--J",
+        "1.2",
+        "--V",
+        "1",
+        "--holes",
+        "8",
+        "--json",
+    )
+    assert rc == 0, err
+    d = json.loads(out)
+    assert MIXD_KEYS <= set(d)
+    assert set(d["delta_high_symmetry"]) == {"0", "pi"}
+    assert d["converged"] is True and d["method"] == "fixed-point"
+    assert d["params"]["J"] == 1.2 and d["params"]["n_holes"] == 8.0
+    # Delta_k of the ladder is odd under k -> k + pi (gamma_k = cos k)
+    assert d["delta_high_symmetry"]["0"] == pytest.approx(-d["delta_high_symmetry"]["pi"], abs=1e-12)
+
+
+def test_mixd_square_json_doping_and_gradient(capsys, tmp_path):
+    png = tmp_path / "gap.png"
+    npz = tmp_path / "sol.npz"
+    rc, out, err = run_cli(
+        capsys, "mixd", "--lattice", "square", "--L", "16", "--doping", "0.046875", "--epsilon", "1.5",
+        "--method", "gradient", "--json", "--plot", str(png), "--save", str(npz),
+    )  # fmt: skip
+    assert rc == 0, err
+    d = json.loads(out)
+    assert set(d["delta_high_symmetry"]) == {"G", "X", "M"}
+    assert d["params"]["n_holes"] == pytest.approx(12.0)
+    assert d["method"] == "gradient"
+    assert png.stat().st_size > 10_000
+    rc, out2, err = run_cli(capsys, "load", str(npz), "--json")
+    assert rc == 0
+    assert json.loads(out2) == d
+
+
+def test_mixd_text_summary(capsys):
+    rc, out, err = run_cli(capsys, "mixd", "--L", "12", "--holes", "2")
+    assert rc == 0
+    assert "O_BCS (Eq. 12)" in out and "converged=True" in out
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["mixd", "--J", "-1"], "J must be a finite number > 0"),
+        (["mixd", "--t", "nan"], "t must be a finite number"),
+        (["mixd", "--holes", "0"], "n_holes"),
+        (["mixd", "--holes", "100"], "n_holes (N_h) must be < 2 N = 60"),
+        (["mixd", "--L", "1"], "L must be an integer >= 2"),
+        (["mixd", "--lattice", "triangle"], "--lattice must be 'ladder' or 'square'"),
+        (["mixd", "--method", "magic"], "--method must be one of"),
+        (["mixd", "--holes", "2", "--doping", "0.1"], "not allowed with argument"),
+        (["mixd", "--doping", "3"], "--doping must be in (0, 2)"),
+        (["mixd", "--epsilon", "1.5"], "needs a 2D lattice"),
+        (["mixd", "--lattice", "ladder", "--Lx", "4"], "--Lx/--Ly apply to --lattice square only"),
+        (["load", "/nonexistent/file.npz"], "file not found"),
+        (["frobnicate"], "invalid choice"),
+        ([], "required"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(capsys, args, needle):
+    rc, out, err = run_cli(capsys, *args)
+    assert rc == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("jaxnickel: error:")
+    assert needle in lines[0]
+
+
+def test_nonconvergence_exits_1_after_printing(capsys):
+    rc, out, err = run_cli(capsys, "mixd", "--J", "2.0", "--max-steps", "2", "--json")
+    assert rc == 1
+    assert json.loads(out)["converged"] is False
+    assert "did not converge" in err
+
+
+def test_doping_warning_is_one_line(capsys):
+    rc, out, err = run_cli(capsys, "mixd", "--holes", "18", "--json")
+    assert rc == 0
+    assert "outside the validity" in err and len(err.strip().splitlines()) == 1
+
+
+def test_console_script_entry_point():
+    r = subprocess.run(
+        [sys.executable, "-m", "jaxnickel.cli", "mixd", "--L", "8", "--holes", "2", "--json"],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["converged"] is True
