@@ -198,9 +198,12 @@ def plot_gap(sol, path=None, ax=None, *, smooth: bool = False, contours: bool = 
                 frameon=False,
             )
 
-    lim = math.pi + (0.0 if smooth else math.pi / max(lattice.shape))
-    ax.set_xlim(-lim, lim)
-    ax.set_ylim(-lim, lim)
+    if smooth:
+        ax.set_xlim(-math.pi, math.pi)
+        ax.set_ylim(-math.pi, math.pi)
+    else:  # the cells of the grid points, half a spacing beyond the outer ones
+        ax.set_xlim(kx[0] - math.pi / lattice.shape[0], kx[-1] + math.pi / lattice.shape[0])
+        ax.set_ylim(ky[0] - math.pi / lattice.shape[1], ky[-1] + math.pi / lattice.shape[1])
     ax.set_aspect("equal")
     ax.set_xticks(*_PI_TICKS)
     ax.set_yticks(*_PI_TICKS)
@@ -224,7 +227,7 @@ def _plot_gap_1d(sol, path, ax, V, title):
     ax.set_xticks(*_PI_TICKS)
     ax.set_xlabel(r"$k$")
     ax.set_ylabel(r"energy / $V$")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", loc="best")
     ax.set_title(title, fontsize="medium")
     return _finish(fig, path)
 
@@ -256,12 +259,13 @@ def plot_crossover_map(
     vlim: float | None = None,
     curves: Mapping[str, tuple] | None = None,
     hlines: Sequence[tuple[float, str]] = (),
+    legend_loc: str = "upper left",
 ):
     """Colour map of a signed quantity ``z[i, j]`` at ``(x[j], y[i])``.
 
     Diverging colour map centred at zero (symmetric limits ``+-vlim``, default
     ``max|z|``); ``zero_contour`` draws the sign change (the crossover line) in
-    black; ``converged`` (same shape as ``z``) marks failed points with a red
+    black (interpolated between grid points); ``converged`` (same shape as ``z``) marks failed points with a red
     cross; ``curves`` maps a legend label to ``(x, y)`` points to overlay (e.g.
     root-solved crossover points); ``hlines`` draws dashed cuts ``(y, label)``.
     """
@@ -279,17 +283,18 @@ def plot_crossover_map(
     cbar.set_label(zlabel)
     if zero_contour and y.size > 1 and x.size > 1 and np.nanmin(z) < 0.0 < np.nanmax(z):
         ax.contour(x, y, z, levels=[0.0], colors="k", linewidths=1.3)
+        ax.plot([], [], color="k", lw=1.3, label="zero (interpolated)")
     for yv, label in hlines:
         ax.axhline(yv, color="0.15", ls="--", lw=1.0, label=label)
     for i, (label, (cx, cy)) in enumerate((curves or {}).items()):
-        ax.plot(cx, cy, "o-", color=f"C{(i + 2) % 10}", mec="k", ms=5, lw=1.0, label=label)
+        ax.plot(cx, cy, "o", color=f"C{(i + 2) % 10}", mec="k", ms=5, label=label)
     if converged is not None:
         bad = ~np.asarray(converged, dtype=bool)
         if bad.any():
             X, Y = np.meshgrid(x, y)
             ax.plot(X[bad], Y[bad], "x", color="red", ms=6, label=f"not converged ({int(bad.sum())})")
-    if hlines or curves or (converged is not None and not np.all(converged)):
-        ax.legend(fontsize="small", loc="upper left", framealpha=0.85)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small", loc=legend_loc, framealpha=0.85)
     ax.set_xlim(_edges(x)[0], _edges(x)[-1])
     ax.set_ylim(_edges(y)[0], _edges(y)[-1])
     ax.set_xlabel(xlabel)
@@ -317,10 +322,11 @@ def plot_scan(
 
     ``styles[label]`` are extra ``Axes.plot`` keywords; ``converged`` (shape of
     ``x``) marks non-converged points with red crosses on every curve;
-    ``vlines`` draws dotted vertical markers ``(x, label)`` (e.g. a crossover).
+    ``vlines`` draws dotted vertical markers ``(x, label)`` (e.g. a crossover);
+    ``legend_loc`` is a matplotlib location or ``"below"`` (under the axes).
     """
     x = np.asarray(x, dtype=float)
-    fig, ax = _axes(ax, size=(5.8, 4.4))
+    fig, ax = _axes(ax, size=(6.4, 5.4) if legend_loc == "below" else (5.8, 4.4))
     styles = styles or {}
     if zero_line:
         ax.axhline(0.0, color="0.5", lw=0.8)
@@ -338,5 +344,9 @@ def plot_scan(
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize="medium")
-    ax.legend(fontsize="small", loc=legend_loc)
+    if legend_loc == "below":
+        n = len(ax.get_legend_handles_labels()[0])
+        ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=min(n, 2), frameon=False)
+    else:
+        ax.legend(fontsize="small", loc=legend_loc)
     return _finish(fig, path)

@@ -101,8 +101,8 @@ class Context:
 
     @property
     def n_j(self) -> int:
-        """Number of J/V points of the ladder scans (step 0.05 quick, 0.025 full)."""
-        return 41 if self.quick else 81
+        """Number of J/V points of the ladder scans (step 0.05 quick, 0.0125 full)."""
+        return 41 if self.quick else 161
 
     def path(self, name: str) -> Path:
         return self.out_dir / name
@@ -175,7 +175,10 @@ def ladder_map(ctx: Context) -> dict:
 
 def _row(scan: dict, n_holes: int) -> dict:
     i = int(np.flatnonzero(scan["n_holes"] == n_holes)[0])
-    return {k: (v[i] if isinstance(v, np.ndarray) and v.ndim == 2 else v) for k, v in scan.items()}
+    row = {k: (v[i] if isinstance(v, np.ndarray) and v.ndim == 2 else v) for k, v in scan.items()}
+    row["n_holes"] = scan["n_holes"][i : i + 1]
+    row["doping"] = scan["doping"][i : i + 1]
+    return row
 
 
 def _check(conv) -> dict:
@@ -183,11 +186,44 @@ def _check(conv) -> dict:
     return {"solves": int(conv.size), "not_converged": int((~conv).sum())}
 
 
+#: fields watched for branch jumps along J/V (continuous on one branch of solutions)
+_JUMP_FIELDS = ("sc_minus_2cc_fraction", "order_bcs", "mu")
+
+
+def _jumps(x: np.ndarray, y: np.ndarray, factor: float = 4.0) -> list[float]:
+    """Midpoints ``x`` of steps of ``y`` much larger than both neighbouring steps (a branch jump).
+
+    On a smooth curve sampled on a uniform grid neighbouring steps differ by
+    ``O(h)``; a jump between solution branches gives one isolated large step.
+    """
+    d = np.abs(np.diff(np.asarray(y, dtype=float)))
+    if d.size < 3:
+        return []
+    scale = np.max(d) * 1e-9 + 1e-13
+    out = []
+    for i in range(d.size):
+        nb = [d[j] for j in (i - 1, i + 1) if 0 <= j < d.size]
+        if d[i] > factor * max(nb) + scale:
+            out.append(float(0.5 * (x[i] + x[i + 1])))
+    return out
+
+
 def _quality(scan_like: dict) -> dict:
+    """Residual / stationarity / constraint maxima and suspected branch jumps along J/V."""
+    J = scan_like["J"]
+    jumps = {}
+    for name in _JUMP_FIELDS:
+        y = np.atleast_2d(scan_like[name])
+        nh = np.atleast_1d(scan_like["n_holes"])
+        found = {int(n): _jumps(J, row) for n, row in zip(nh, y, strict=True)}
+        found = {n: j for n, j in found.items() if j}
+        if found:
+            jumps[name] = found
     return {
         "max_residual": float(np.max(scan_like["residual"])),
         "max_stationarity": float(np.max(scan_like["stationarity"])),
         "max_hole_number_error": float(np.max(scan_like["hole_number_error"])),
+        "suspected_branch_jumps": jumps,
     }
 
 
@@ -268,8 +304,11 @@ def mixd_crossover(ctx: Context) -> dict:
         }
         line = []
         for n_h in N_H_VALUES:
-            r = _row(scan, n_h)
-            c = _crossing(ctx, r, "sc_minus_2cc_fraction", r["sc_minus_2cc_fraction"], float(n_h))
+            if n_h == N_H_SECTION:  # solved above; do not count its solves twice
+                c = {**res["sc_minus_2cc_sign_change"], "solves": 0, "not_converged": 0}
+            else:
+                r = _row(scan, n_h)
+                c = _crossing(ctx, r, "sc_minus_2cc_fraction", r["sc_minus_2cc_fraction"], float(n_h))
             line.append({"n_holes": n_h, "doping": n_h / LADDER_L, **c})
         res["sc_minus_2cc_line"] = line
         crossings = [res["sc_minus_2cc_sign_change"], res["O_BEC_equals_O_BCS"], res["O_BEC_equals_O_BCS_continuum"]]
@@ -282,7 +321,7 @@ def mixd_crossover(ctx: Context) -> dict:
         )
         return res
 
-    return ctx.cached("mixd_crossover", make)
+    return ctx.cached("mixd.crossover", make)
 
 
 # ------------------------------------------------------------------ paper 000 figures
@@ -359,6 +398,7 @@ def fig3(ctx: Context) -> dict:
         vlim=1.0,
         curves={"sign change (root-solved)": ([c["J_over_V"] for c in line], [c["doping"] for c in line])},
         hlines=[(d8, rf"section $\delta$ = {N_H_SECTION}/{LADDER_L}")],
+        legend_loc="lower right",
     )
     ax_map.set_ylabel(r"doping $\delta = N_h/L$")
     y = row["sc_minus_2cc_fraction"]
@@ -375,7 +415,19 @@ def fig3(ctx: Context) -> dict:
         zero_line=True,
         legend_loc="upper right",
     )
-    ax_cut.scatter(row["J"], y, c=y, cmap=jp.DIVERGING_CMAP, vmin=-1.0, vmax=1.0, s=22, edgecolors="k", lw=0.3)
+    every = max(1, len(y) // 40)  # the colour code of the map, on at most ~40 points
+    ax_cut.scatter(
+        row["J"][::every],
+        y[::every],
+        c=y[::every],
+        cmap=jp.DIVERGING_CMAP,
+        vmin=-1.0,
+        vmax=1.0,
+        s=24,
+        edgecolors="k",
+        lw=0.3,
+        zorder=3,
+    )
     ax_cut.set_ylim(-1.05, 1.05)
     path = jp.save_figure(fig, ctx.path("mixd_fig3_sc_cc_map.png"))
     return _scan_entry(
@@ -427,7 +479,7 @@ def fig4(ctx: Context) -> dict:
 def fig5(ctx: Context) -> dict:
     """Fig. 5: E_B = 2 min E_k and Delta at k* vs J/V at delta = 14/30 (L = 30)."""
     row = _row(ladder_map(ctx), N_H_FIG5)
-    lab_eb, lab_ebc = r"$E_B = 2\min_k E_k$ (L=30 grid)", r"$E_B$ (continuous $k$)"
+    lab_eb, lab_ebc = r"$E_B = 2\,\mathrm{min}_k\,E_k$ (L=30 grid)", r"$E_B$ (continuous $k$)"
     lab_d, lab_dc = r"$2|\Delta_{k^*}|$ (L=30 grid)", r"$2|\Delta_{k^*}|$ (continuous $k$)"
     jp.plot_scan(
         row["J"],
@@ -446,7 +498,7 @@ def fig5(ctx: Context) -> dict:
             lab_dc: {"color": "C3", "ls": "--"},
         },
         converged=row["converged"],
-        legend_loc="upper left",
+        legend_loc="below",
         path=(path := ctx.path("mixd_fig5_binding_energy.png")),
     )
     ratio = row["binding_energy"] / np.where(row["delta_at_kmin"] != 0, 2.0 * np.abs(row["delta_at_kmin"]), np.nan)
@@ -477,7 +529,7 @@ def fig6(ctx: Context) -> dict:
         styles={lab_bec: {"color": "C0"}, lab_bcs: {"color": "C3"}, lab_bcsc: {"color": "C3", "ls": "--"}},
         converged=row["converged"],
         vlines=vlines,
-        legend_loc="lower right",
+        legend_loc="below",
         path=(path := ctx.path("mixd_fig6_order_parameters.png")),
     )
     extra = {
@@ -582,6 +634,18 @@ def _mixd_report(res: dict) -> list[str]:
             + " |"
         )
         lines.append("")
+    if "fig5" in res:
+        f5 = res["fig5"]
+        lines += [
+            f"### Fig. 5 (delta = {N_H_FIG5}/{LADDER_L})",
+            "",
+            f"E_B at J = V: {f5['E_B_at_J_eq_V']:.5g} V; E_B / 2|Delta(k*)| = "
+            f"{f5['E_B_over_2abs_delta_kstar']['J_min']:.3g} at J/V = {J_RANGE[0]} and "
+            f"{f5['E_B_over_2abs_delta_kstar']['J_max']:.3g} at J/V = {J_RANGE[1]} "
+            "(equal in the BCS limit, apart on the BEC side, as the paper describes). "
+            f"Note: {f5['note']}.",
+            "",
+        ]
     return lines
 
 
@@ -639,9 +703,10 @@ def _write_report(summary: dict, path: Path) -> None:
         lines += [
             "### Figures",
             "",
-            "| figure | file | parameters | solves | not converged | max residual | seconds |",
-            "|---|---|---|---|---|---|---|",
+            "| figure | file | parameters | solves | not converged | max residual | branch jumps | seconds |",
+            "|---|---|---|---|---|---|---|---|",
         ]
+        notes: list[str] = []
         for name in paper.figures:
             if name not in res:
                 continue
@@ -652,11 +717,30 @@ def _write_report(summary: dict, path: Path) -> None:
             lat = r["lattice"]
             lat_txt = f"ladder L={lat['L']}" if lat["lattice"] == "ladder" else f"square {lat['Lx']}x{lat['Ly']}"
             resid = r.get("max_residual", r.get("solution", {}).get("residual"))
+            jumps = r.get("suspected_branch_jumps")
+            n_jumps = "n/a" if jumps is None else sum(len(v) for f in jumps.values() for v in f.values())
             lines.append(
                 f"| {name} | [{r['file']}]({r['file']}) | {lat_txt}; {ptxt} | {r['solves']} | "
-                f"{r['not_converged']} | {_num(resid, '.1e')} | {summary['timings_s'].get(f'{key}.{name}', 0):.1f} |"
+                f"{r['not_converged']} | {_num(resid, '.1e')} | {n_jumps} | "
+                f"{summary['timings_s'].get(f'{key}.{name}', 0):.1f} |"
             )
+            for field_name, by_nh in (jumps or {}).items():
+                for n_h, where in by_nh.items():
+                    notes.append(
+                        f"- {name}: {field_name} jumps at N_h = {n_h} near J/V = "
+                        + ", ".join(f"{w:.4f}" for w in where)
+                        + " (a change of solution branch between scan points)"
+                    )
         lines.append("")
+        if notes:
+            lines += ["Suspected branch jumps (isolated large steps along J/V):", "", *notes, ""]
+        else:
+            lines += [
+                "Branch check: no isolated jump along J/V in "
+                + ", ".join(_JUMP_FIELDS)
+                + " on any scanned doping (each point is the lowest-energy converged root of several seeds).",
+                "",
+            ]
         for name in paper.figures:
             if name in res:
                 lines += [f"![{name}]({res[name]['file']})", ""]
@@ -675,9 +759,10 @@ def _git_revision() -> str | None:
 def run(out_dir="jaxnickel-output", quick: bool = False, progress=print, *, figures=None) -> dict:
     """Regenerate the papers' figures, ``summary.json`` and ``REPORT.md`` in ``out_dir``.
 
-    ``quick`` uses coarser scans (41 instead of 81 J/V points); ``progress(msg)``
+    ``quick`` uses coarser scans (41 instead of 161 J/V points); ``progress(msg)``
     is called before each figure (``None``: silent); ``figures`` optionally
-    restricts the run to some figure names (e.g. ``["fig2", "fig6"]``).
+    restricts the run to some figure names (e.g. ``["fig2", "fig6"]``; the
+    paper-level extras such as ``"crossover"`` can be named too).
     Returns the summary dict (also written to ``summary.json``).  Needs float64
     (``jax.config.update("jax_enable_x64", True)``).
     """
@@ -689,7 +774,7 @@ def run(out_dir="jaxnickel-output", quick: bool = False, progress=print, *, figu
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    known = {name for p in PAPERS.values() for name in p.figures}
+    known = {name for p in PAPERS.values() for name in (*p.figures, *p.extras)}
     if figures is not None:
         unknown = sorted(set(figures) - known)
         if unknown:
@@ -712,13 +797,15 @@ def run(out_dir="jaxnickel-output", quick: bool = False, progress=print, *, figu
             t0 = time.perf_counter()
             res[name] = fn(ctx)
             summary["timings_s"][f"{key}.{name}"] = time.perf_counter() - t0
-        if len(res) == 2:  # no figure of this paper selected
-            continue
         for name, fn in paper.extras.items():
+            # with a figure selection, only extras asked for or already computed by a figure
+            if figures is not None and name not in figures and f"{key}.{name}" not in ctx.cache:
+                continue
             t0 = time.perf_counter()
             res[name] = fn(ctx)
             summary["timings_s"][f"{key}.{name}"] = time.perf_counter() - t0
-        summary[key] = res
+        if len(res) > 2:  # something of this paper was run
+            summary[key] = res
 
     log = ctx.cache.get("solve_log", {})
     data = [v for v in log.values() if v["role"] == "data"]
@@ -733,7 +820,8 @@ def run(out_dir="jaxnickel-output", quick: bool = False, progress=print, *, figu
         "groups": log,
     }
     summary["seconds"] = time.perf_counter() - t_start
-    (out / "summary.json").write_text(json.dumps(_clean(summary), indent=2, allow_nan=False) + "\n")
+    summary = _clean(summary)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
     _write_report(summary, out / "REPORT.md")
     progress(
         f"wrote {out / 'summary.json'} and {out / 'REPORT.md'} in {summary['seconds']:.1f} s; "

@@ -39,8 +39,7 @@ class MixDParams(eqx.Module):
     J : rung superexchange J_perp (> 0).
     V : rung Coulomb repulsion V (> 0).
     epsilon : strength of the diagonal sc-cc recombination, Eq. (13) (2D only;
-        any real number: a negative epsilon is the same as flipping the sign of
-        the sc hopping, see ``docs/mixd_theory.md``).
+        any finite real number).
     n_holes : number of holes N_h (may be fractional in scans; > 0).
     hartree : include the Hartree terms of Eq. (B7) that the paper drops in
         (B7) -> (B8) (static; default ``False`` = the paper's model).
