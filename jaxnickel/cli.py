@@ -3,6 +3,7 @@
 Subcommands
 -----------
 ``jaxnickel mixd ...``       mean-field ground state of the MixD+V model (paper 000)
+``jaxnickel triplon ...``    two-band s+- gaps of the triplon model (paper 001)
 ``jaxnickel load FILE``      print a solution saved with ``--save``
 ``jaxnickel reproduce``      regenerate the paper's figures and a report
 
@@ -81,6 +82,38 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--json", action="store_true", help="print one JSON object")
     m.add_argument("--plot", metavar="FILE.png", default=None, help="save a plot of Delta_k")
     m.add_argument("--save", metavar="FILE.npz", default=None, help="save the whole solution (loadable)")
+
+    tr = sub.add_parser("triplon", help="two-band s+- gaps of the triplon model (paper 001)")
+    g = tr.add_mutually_exclusive_group()
+    g.add_argument(
+        "--nc", type=_finite_float("nc"), default=None, help="electrons per Ni, n_alpha + n_beta (default 0.45)"
+    )
+    g.add_argument("--mu", type=_finite_float("mu"), default=None, help="chemical potential (eV), instead of --nc")
+    g = tr.add_mutually_exclusive_group()
+    g.add_argument(
+        "--lambda",
+        dest="lam",
+        type=_finite_float("lambda"),
+        default=None,
+        help="lambda = V sqrt(N_a N_b) (default 0.5)",
+    )
+    g.add_argument("--V", type=_finite_float("V"), default=None, help="coupling V (eV), instead of --lambda")
+    tr.add_argument("--kappa-a", type=_finite_float("kappa-a"), default=0.75, help="kappa_a (default 0.75)")
+    tr.add_argument("--kappa-b", type=_finite_float("kappa-b"), default=0.75, help="kappa_b (default 0.75)")
+    tr.add_argument("--omega", type=_finite_float("omega"), default=0.3, help="pairing cutoff Omega (eV, default 0.3)")
+    tr.add_argument("--cutoff", default="lorentzian", help="lorentzian | sharp (default lorentzian)")
+    tr.add_argument("--T", type=_finite_float("T"), default=0.0, help="temperature in kelvin (default 0)")
+    tr.add_argument("--grid", type=_int("grid"), default=512, help="k-points per direction (default 512)")
+    tr.add_argument("--method", default="gradient", help="gradient | fixed-point (default gradient)")
+    tr.add_argument("--channel", default="auto", help="auto | s | d (default auto: lowest free energy)")
+    for name, default in (("t1", 0.45), ("t2", -0.24), ("t3", 0.06), ("eps-alpha", 0.4), ("eps-beta", 0.1)):
+        tr.add_argument(
+            f"--{name}", type=_finite_float(name), default=default, help=f"band parameter (eV, default {default})"
+        )
+    tr.add_argument("--tc", action="store_true", help="also compute T_c (s+- and d channels)")
+    tr.add_argument("--json", action="store_true", help="print one JSON object")
+    tr.add_argument("--plot", metavar="FILE.png", default=None, help="gaps vs Fermi-surface angle and over the zone")
+    tr.add_argument("--max-steps", type=_int("max-steps"), default=None, help="iteration limit of the solver")
 
     ld = sub.add_parser("load", help="print a solution saved by `jaxnickel mixd --save`")
     ld.add_argument("file")
@@ -181,6 +214,98 @@ def _cmd_mixd(a) -> int:
     return 0
 
 
+def _json_safe(x):
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _json_safe(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_json_safe(v) for v in x]
+    return x
+
+
+def _cmd_triplon(a) -> int:
+    if a.grid < 8:
+        raise ValueError(f"--grid must be an integer >= 8, got {a.grid}")
+    if a.T < 0:
+        raise ValueError(f"--T must be >= 0 (kelvin), got {a.T}")
+    if a.omega <= 0:
+        raise ValueError(f"--omega must be > 0 (eV), got {a.omega}")
+    if a.nc is not None and not 0.0 < a.nc < 2.0:
+        raise ValueError(f"--nc must be in (0, 2) electrons per Ni (what the two bands hold), got {a.nc}")
+    from .triplon.params import CUTOFFS
+    from .triplon.solve import CHANNELS, METHODS
+
+    if a.method not in METHODS:
+        raise ValueError(f"--method must be one of {', '.join(METHODS)}, got {a.method!r}")
+    if a.channel not in CHANNELS:
+        raise ValueError(f"--channel must be one of {', '.join(CHANNELS)}, got {a.channel!r}")
+    if a.cutoff not in CUTOFFS:
+        raise ValueError(f"--cutoff must be one of {', '.join(CUTOFFS)}, got {a.cutoff!r}")
+    _enable_x64()
+    from .triplon import K_B, BandParams, critical_temperatures, make_params, solve
+
+    bands = BandParams(t1=a.t1, t2=a.t2, t3=a.t3, eps_alpha=a.eps_alpha, eps_beta=a.eps_beta)
+    p = make_params(
+        n_c=a.nc,
+        mu=a.mu,
+        lam=a.lam,
+        V=a.V,
+        kappa_a=a.kappa_a,
+        kappa_b=a.kappa_b,
+        omega=a.omega,
+        T=a.T * K_B,
+        bands=bands,
+        grid=a.grid,
+        cutoff=a.cutoff,
+    )
+    sol = solve(p, a.grid, a.method, channel=a.channel, max_steps=a.max_steps, warn=False)
+    d = sol.summary()
+    d["T_kelvin"] = a.T
+    if a.tc:
+        tc = critical_temperatures(p, a.grid).kelvin()
+        d["tc_kelvin"] = tc["tc"]
+        d["tc_s_kelvin"] = tc["tc_s"]
+        d["tc_d_kelvin"] = tc["tc_d"]
+        d["leading_channel_at_tc"] = "s+-" if tc["tc_s"] >= tc["tc_d"] else "d"
+        if tc["tc"] > 0 and d["channel"] != "normal":
+            dmax = max(abs(d["delta_alpha_max_meV"]), abs(d["delta_alpha_min_meV"]))
+            d["two_delta_alpha_max_over_kTc"] = 2e-3 * dmax / (K_B * tc["tc"])
+    d = _json_safe(d)
+    if a.json:
+        print(json.dumps(d))
+    else:
+        print(f"triplon s+- model on a {a.grid}x{a.grid} grid ({a.method}), T = {a.T:g} K")
+        print(
+            f"  mu={d['mu']:.6f} eV  n_alpha={d['n_alpha']:.5f} n_beta={d['n_beta']:.5f}  "
+            f"N_alpha={d['N_alpha']:.5f} N_beta={d['N_beta']:.5f} /eV  lambda={d['lambda']:.4f} V={d['V']:.5f} eV"
+        )
+        print(f"  state: {d['channel']}   free energy {d['free_energy_meV']:.6g} meV per cell")
+        for b in ("alpha", "beta"):
+            print(
+                f"  Delta_{b:<5s} on its Fermi surface: {d[f'delta_{b}_min_meV']:.4f} .. "
+                f"{d[f'delta_{b}_max_meV']:.4f} meV (diagonal {d[f'delta_{b}_diagonal_meV']:.4f})"
+            )
+        if d["gap_ratio"] is not None:
+            print(f"  |Delta_alpha/Delta_beta| on the diagonal: {d['gap_ratio']:.4f}")
+        if a.tc:
+            print(f"  T_c: s+- {d['tc_s_kelvin']:.2f} K, d {d['tc_d_kelvin']:.2f} K")
+        print(f"  converged={d['converged']} iterations={d['iterations']} residual={d['residual']:.3e} eV")
+    if a.plot:
+        from .plotting import plot_triplon_gaps
+
+        plot_triplon_gaps(sol, a.plot)
+        if not a.json:
+            print(f"  plot written to {a.plot}")
+    if not d["converged"]:
+        print(
+            f"jaxnickel: error: the {a.method} solve did not converge (residual {d['residual']:.3e} eV)",
+            file=sys.stderr,
+        )
+        return EXIT_NOT_CONVERGED
+    return 0
+
+
 def _cmd_load(a) -> int:
     if not os.path.exists(a.file):
         raise ValueError(f"file not found: {a.file}")
@@ -208,7 +333,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     try:
         a = parser.parse_args(argv)
-        cmd = {"mixd": _cmd_mixd, "load": _cmd_load, "reproduce": _cmd_reproduce}[a.command]
+        cmd = {"mixd": _cmd_mixd, "triplon": _cmd_triplon, "load": _cmd_load, "reproduce": _cmd_reproduce}[a.command]
         return cmd(a)
     except _UsageError as e:
         print(f"jaxnickel: error: {e}", file=sys.stderr)

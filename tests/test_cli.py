@@ -135,3 +135,68 @@ def test_console_script_entry_point():
     )
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["converged"] is True
+
+
+TRIPLON_KEYS = {
+    "mu",
+    "n_alpha",
+    "n_beta",
+    "N_alpha",
+    "N_beta",
+    "Ntilde_alpha",
+    "Ntilde_beta",
+    "lambda",
+    "V",
+    "delta_alpha_max_meV",
+    "delta_alpha_min_meV",
+    "delta_beta_max_meV",
+    "delta_beta_min_meV",
+    "gap_ratio",
+    "tc_kelvin",
+    "free_energy",
+    "converged",
+    "iterations",
+    "method",
+    "params",
+}
+
+
+def test_triplon_json(capsys, tmp_path):
+    rc, out, err = run_cli(
+        capsys, "triplon", "--grid", "64", "--lambda", "0.3", "--tc", "--json", "--method", "fixed-point"
+    )
+    assert rc == 0, err
+    d = json.loads(out)
+    assert TRIPLON_KEYS <= set(d)
+    assert d["n_alpha"] + d["n_beta"] == pytest.approx(0.45, abs=1e-10)
+    assert d["lambda"] == pytest.approx(0.3, rel=1e-12)
+    assert d["channel"] == "s+-" and d["delta_alpha_min_meV"] > 0 > d["delta_beta_max_meV"]
+    assert d["tc_kelvin"] > 0 and d["params"]["kappa_a"] == 0.75
+
+
+def test_triplon_mu_and_V(capsys):
+    rc, out, err = run_cli(capsys, "triplon", "--grid", "32", "--mu", "-0.65", "--V", "0.5", "--json")
+    assert rc == 0, err
+    d = json.loads(out)
+    assert d["mu"] == -0.65 and d["V"] == 0.5 and d["method"] == "gradient"
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--T", "-1"], "--T must be >= 0"),
+        (["--omega", "0"], "--omega must be > 0"),
+        (["--nc", "2.5"], "--nc must be in (0, 2)"),
+        (["--grid", "4"], "--grid must be an integer >= 8"),
+        (["--lambda", "inf"], "lambda must be a finite number"),
+        (["--V", "-1"], "V must be a finite number > 0"),
+        (["--kappa-a", "-0.5"], "kappa_a must be a finite number >= 0"),
+        (["--nc", "0.4", "--mu", "0.1"], "not allowed with argument"),
+        (["--method", "magic"], "--method must be one of"),
+    ],
+)
+def test_triplon_bad_input(capsys, args, needle):
+    rc, out, err = run_cli(capsys, "triplon", "--grid", "16", *args)
+    assert rc == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0]

@@ -88,6 +88,43 @@ class TriplonSolution(eqx.Module):
             out[f"delta_{b}_min"] = float(d[ok].min()) if ok.any() else float("nan")
         return out
 
+    def summary(self) -> dict:
+        """JSON-ready dict: fillings, DOS, lambda, signed gap extremes (meV), ratio, F, convergence."""
+        from .bands import dos_fermi, fillings
+        from .solve import CHANNEL_NAMES
+
+        bp = self.params.bands
+        n_a, n_b = fillings(bp, self.grid)
+        dos = dos_fermi(bp, self.grid)
+        ext = self.gap_extremes()
+        out = {
+            "mu": float(bp.mu),
+            "n_alpha": float(n_a),
+            "n_beta": float(n_b),
+            "n_c": float(n_a + n_b),
+            **dos.to_dict(),
+            "lambda": float(self.params.V * np.sqrt(float(dos.N_alpha) * float(dos.N_beta))),
+            "V": float(self.params.V),
+            "channel": CHANNEL_NAMES[int(self.channel)],
+        }
+        for key, val in ext.items():
+            out[f"{key}_meV"] = 1e3 * val
+        i = (N_THETA - 1) // 2
+        out["delta_alpha_diagonal_meV"] = 1e3 * float(np.asarray(self.delta_alpha_fs)[i])
+        out["delta_beta_diagonal_meV"] = 1e3 * float(np.asarray(self.delta_beta_fs)[i])
+        out["gap_ratio"] = self.gap_ratio if int(self.channel) == 1 else float("nan")
+        out["free_energy"] = float(self.free_energy)
+        out["free_energy_meV"] = 1e3 * float(self.free_energy)
+        out["lambda_s_linearized"] = float(self.lambda_s)
+        out["lambda_d_linearized"] = float(self.lambda_d)
+        out["converged"] = bool(self.converged)
+        out["iterations"] = int(self.iterations)
+        out["residual"] = float(self.residual)
+        out["method"] = self.method
+        out["grid"] = self.grid
+        out["params"] = self.params.to_dict()
+        return out
+
     @property
     def gap_ratio(self) -> float:
         """``|Delta_alpha / Delta_beta|`` on the zone diagonal (theta = pi/4, eta = 0), as in Eq. (17)."""
