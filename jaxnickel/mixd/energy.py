@@ -43,12 +43,16 @@ gives ``2 t |beta|^2/L``; (B20) writes ``t^2`` for ``t``.  We code the derivativ
 
 from __future__ import annotations
 
+import equinox as eqx
+import jax
 import jax.numpy as jnp
 
 from ..lattice import diagonal_form_factor, nn_form_factor, pair_basis
 from .params import MixDParams
 
 __all__ = [
+    "KSpace",
+    "kspace",
     "onsite_energy",
     "kernel_strength",
     "form_factors",
@@ -60,6 +64,29 @@ __all__ = [
     "bogoliubov",
     "safe_norm",
 ]
+
+
+class KSpace(eqx.Module):
+    """Form factors of a set of momenta, computed once (no trigonometry in solver loops).
+
+    ``gamma = sum_a cos k_a``, ``diag = 2 cos kx cos ky`` (0 in 1D), ``basis`` the
+    separable-kernel basis of :func:`jaxnickel.lattice.pair_basis`.
+    """
+
+    gamma: jax.Array
+    diag: jax.Array
+    basis: jax.Array
+
+
+def kspace(k: tuple) -> KSpace:
+    """:class:`KSpace` of the momenta ``k`` (tuple of arrays)."""
+    return KSpace(gamma=nn_form_factor(k), diag=diagonal_form_factor(k), basis=pair_basis(k))
+
+
+def _ks(lattice, k, ks):
+    if ks is not None:
+        return ks
+    return kspace(lattice.momenta() if k is None else k)
 
 
 def kernel_strength(params: MixDParams):
@@ -100,11 +127,11 @@ def moments(sin_theta, basis):
     return basis @ sin_theta / sin_theta.shape[-1]
 
 
-def _terms(theta, b, mu, params: MixDParams, lattice, k=None):
-    if k is None:
-        k = lattice.momenta()
-    gamma, g = form_factors(k, params)
-    basis = pair_basis(k)
+def _terms(theta, b, mu, params: MixDParams, lattice, k=None, ks=None):
+    ks = _ks(lattice, k, ks)
+    gamma = ks.gamma
+    g = gamma + params.epsilon * ks.diag
+    basis = ks.basis
     s = jnp.sin(theta)
     v2 = 0.5 * (1.0 - jnp.cos(theta))  # sin^2(theta/2), exact and smooth
     t = params.t
@@ -125,20 +152,20 @@ def _terms(theta, b, mu, params: MixDParams, lattice, k=None):
     return e
 
 
-def lagrangian_b9(theta, beta, mu, params: MixDParams, lattice):
+def lagrangian_b9(theta, beta, mu, params: MixDParams, lattice, *, ks=None):
     """Eq. (B9): ``<H>`` including the multiplier term ``mu (N_f + 2 N_cc - N_h)``.
 
     ``theta`` has shape ``(N,)`` (flattened k-grid of ``lattice``), ``beta`` is the
     total condensate amplitude (``N_cc = beta^2``).  Returns the total energy.
     """
     n = lattice.n_sites
-    return n * _terms(theta, beta / jnp.sqrt(n), mu, params, lattice)
+    return n * _terms(theta, beta / jnp.sqrt(n), mu, params, lattice, ks=ks)
 
 
-def energy_b9(theta, beta, params: MixDParams, lattice):
+def energy_b9(theta, beta, params: MixDParams, lattice, *, ks=None):
     """The variational energy ``<H>`` of Eq. (B9) without the multiplier term."""
     n = lattice.n_sites
-    return n * _terms(theta, beta / jnp.sqrt(n), 0.0, params, lattice)
+    return n * _terms(theta, beta / jnp.sqrt(n), 0.0, params, lattice, ks=ks)
 
 
 def hole_number(theta, beta):
@@ -146,17 +173,18 @@ def hole_number(theta, beta):
     return jnp.sum(1.0 - jnp.cos(theta)) + 2.0 * beta**2
 
 
-def mean_fields(b, mu, m, params: MixDParams, lattice, k=None, n_f=None):
+def mean_fields(b, mu, m, params: MixDParams, lattice, k=None, n_f=None, ks=None):
     """``(xi_k, Delta_k)`` of Eqs. (B11, corrected) and (B15) for given mean fields.
 
     ``b = beta/sqrt(N)``, ``m`` the kernel moments (:func:`moments`), ``k`` any
     momenta (default: the lattice grid), ``n_f`` the sc density per rung (only
-    used with Hartree terms; default from the hole-number constraint).
+    used with Hartree terms; default from the hole-number constraint), ``ks``
+    precomputed form factors of ``k`` (:func:`kspace`).
     """
-    if k is None:
-        k = lattice.momenta()
-    gamma, g = form_factors(k, params)
-    basis = pair_basis(k)
+    ks = _ks(lattice, k, ks)
+    gamma = ks.gamma
+    g = gamma + params.epsilon * ks.diag
+    basis = ks.basis
     t = params.t
     U = kernel_strength(params)
     xi = (t - 2.0 * t * b**2) * gamma + onsite_energy(params, lattice) + mu

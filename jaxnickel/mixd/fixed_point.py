@@ -29,12 +29,13 @@ root too, a saddle, and is discarded by that rule).
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ..lattice import pair_basis
+from ..lattice import Ladder, Square
 from ..solvers import bisect_monotone, newton_root
-from .energy import _terms, bogoliubov, form_factors, mean_fields, moments, onsite_energy
+from .energy import _terms, bogoliubov, kspace, mean_fields, moments, onsite_energy
 from .params import MixDParams
 
 __all__ = ["residual_b15_b17_b19", "solve_fixed_point", "DEFAULT_SEED_FRACTIONS"]
@@ -47,21 +48,26 @@ def _unpack(x):
     return x[0], x[1], x[2:]
 
 
-def _state(x, params, lattice, k):
+def _state(x, params, lattice, ks):
     b, mu, m = _unpack(x)
-    xi, delta = mean_fields(b, mu, m, params, lattice, k=k)
+    xi, delta = mean_fields(b, mu, m, params, lattice, ks=ks)
     E, s, v2 = bogoliubov(xi, delta)
     return xi, delta, E, s, v2
 
 
 def residual_b15_b17_b19(x, args):
-    """Residual vector of (B17), (B19), (B15) at ``x = (b, mu, M)``."""
-    params, lattice = args
-    k = lattice.momenta()
-    gamma, g = form_factors(k, params)
-    basis = pair_basis(k)
+    """Residual vector of (B17), (B19), (B15) at ``x = (b, mu, M)``.
+
+    ``args = (params, lattice)`` or ``(params, lattice, ks)`` with precomputed form
+    factors (:func:`~jaxnickel.mixd.energy.kspace`).
+    """
+    params, lattice = args[0], args[1]
+    ks = args[2] if len(args) > 2 else kspace(lattice.momenta())
+    gamma = ks.gamma
+    g = gamma + params.epsilon * ks.diag
+    basis = ks.basis
     b, mu, m = _unpack(x)
-    _, _, _, s, v2 = _state(x, params, lattice, k)
+    _, _, _, s, v2 = _state(x, params, lattice, ks)
     t = params.t
     r_b = b * ((params.V + params.J + 2.0 * mu) - 4.0 * t * jnp.mean(v2 * gamma)) - 2.0 * t * jnp.mean(s * g)
     r_n = 2.0 * jnp.mean(v2) + 2.0 * b**2 - params.n_holes / lattice.n_sites
@@ -69,16 +75,16 @@ def residual_b15_b17_b19(x, args):
     return jnp.concatenate([jnp.stack([r_b, r_n]), r_m])
 
 
-def _seed(frac, params: MixDParams, lattice):
+def _seed(frac, params: MixDParams, lattice, ks=None):
     """A start ``x0``: condensate fraction ``frac``, M = 0, mu on (B19) by bisection."""
     n_h = params.n_holes / lattice.n_sites
     b = jnp.sqrt(0.5 * frac * n_h)
     m = jnp.zeros(2 * lattice.dim)
-    k = lattice.momenta()
+    ks = kspace(lattice.momenta()) if ks is None else ks
 
     def number(mu, _):
         x = jnp.concatenate([jnp.stack([b, mu]), m])
-        _, _, _, _, v2 = _state(x, params, lattice, k)
+        _, _, _, _, v2 = _state(x, params, lattice, ks)
         return 2.0 * jnp.mean(v2) + 2.0 * b**2 - n_h
 
     # xi ranges over e0 + mu +- z|t - 2 t b^2|; |Delta| <= 4 t b max|g|.  The bracket
@@ -94,34 +100,75 @@ def _seed(frac, params: MixDParams, lattice):
     return jnp.concatenate([jnp.stack([b, mu]), m])
 
 
-def energy_of_state(x, params: MixDParams, lattice):
+def energy_of_state(x, params: MixDParams, lattice, ks=None):
     """Eq. (B9) per rung at the Bogoliubov angles of the mean fields ``x``."""
-    xi, delta, E, s, v2 = _state(x, params, lattice, lattice.momenta())
+    ks = kspace(lattice.momenta()) if ks is None else ks
+    xi, delta, E, s, v2 = _state(x, params, lattice, ks)
     theta = jnp.arctan2(delta, xi)
     b, mu, _ = _unpack(x)
-    return _terms(theta, b, 0.0, params, lattice)
+    return _terms(theta, b, 0.0, params, lattice, ks=ks)
+
+
+#: cold starts on lattices larger than this run the seeds on a coarse lattice first
+COARSE_1D = 512
+COARSE_2D = 64
+
+
+def _coarse(lattice):
+    if lattice.dim == 1:
+        return Ladder(COARSE_1D) if lattice.n_sites > COARSE_1D else None
+    if lattice.Lx > COARSE_2D or lattice.Ly > COARSE_2D:
+        return Square(min(lattice.Lx, COARSE_2D), min(lattice.Ly, COARSE_2D))
+    return None
+
+
+def _solve_seeds(params, lattice, seeds, tol, max_steps):
+    ks = kspace(lattice.momenta())
+    args = (params, lattice, ks)
+
+    def run(x_start):
+        return newton_root(residual_b15_b17_b19, x_start, args, rtol=tol, atol=tol, max_steps=max_steps)
+
+    starts = jax.vmap(lambda f: _seed(f, params, lattice, ks))(jnp.asarray(seeds))
+    rs = jax.vmap(run)(starts)
+    energies = jax.vmap(lambda x: energy_of_state(x, params, lattice, ks))(rs.x)
+    score = jnp.where(rs.converged, energies, jnp.inf)
+    any_ok = jnp.any(rs.converged)
+    best = jnp.where(any_ok, jnp.argmin(score), jnp.argmin(rs.residual))
+    return rs.x[best], rs.converged[best], jnp.sum(rs.steps), rs.residual[best]
 
 
 def solve_fixed_point(params: MixDParams, lattice, *, x0=None, seeds=DEFAULT_SEED_FRACTIONS, tol=1e-12, max_steps=100):
     """Solve (B15, B17, B19) by Newton's method; returns ``(x, converged, steps, residual)``.
 
-    ``x0`` (shape ``(2 + 2 d,)``) is a warm start; without it the seeds of
-    :data:`DEFAULT_SEED_FRACTIONS` run in one vmap and the lowest-energy
-    converged root is returned.
+    ``x0`` (shape ``(2 + 2 d,)``) is a warm start.  Without it the seeds of
+    :data:`DEFAULT_SEED_FRACTIONS` run in one vmap (at most 40 Newton steps each: a
+    seed outside the basin diverges and is dropped) and the lowest-energy converged
+    root is kept.  On lattices larger than 512 rungs (1D) or 64 x 64 (2D) the seeds
+    run on that coarse lattice at the same doping (the mean fields ``x`` are
+    intensive) and the full lattice is solved from the coarse root; if that fails,
+    the seeds are rerun on the full lattice.
     """
-    args = (params, lattice)
+    ks = kspace(lattice.momenta())
+    args = (params, lattice, ks)
 
     def run(x_start):
-        return newton_root(residual_b15_b17_b19, x_start, args, rtol=tol, atol=tol, max_steps=max_steps)
-
-    if x0 is not None:
-        r = run(jnp.asarray(x0))
+        r = newton_root(residual_b15_b17_b19, x_start, args, rtol=tol, atol=tol, max_steps=max_steps)
         return r.x, r.converged, r.steps, r.residual
 
-    starts = jax.vmap(lambda f: _seed(f, params, lattice))(jnp.asarray(seeds))
-    rs = jax.vmap(run)(starts)
-    energies = jax.vmap(lambda x: energy_of_state(x, params, lattice))(rs.x)
-    score = jnp.where(rs.converged, energies, jnp.inf)
-    any_ok = jnp.any(rs.converged)
-    best = jnp.where(any_ok, jnp.argmin(score), jnp.argmin(rs.residual))
-    return rs.x[best], rs.converged[best], jnp.sum(rs.steps), rs.residual[best]
+    if x0 is not None:
+        return run(jnp.asarray(x0))
+    seed_steps = min(max_steps, 40)
+    coarse = _coarse(lattice)
+    if coarse is None:
+        return _solve_seeds(params, lattice, seeds, tol, seed_steps)
+    pc = eqx.tree_at(lambda q: q.n_holes, params, params.n_holes * coarse.n_sites / lattice.n_sites)
+    xc, _, steps_c, _ = _solve_seeds(pc, coarse, seeds, tol, seed_steps)
+    x, ok, steps, res = run(xc)
+
+    def fallback(_):
+        xf, okf, sf, rf = _solve_seeds(params, lattice, seeds, tol, seed_steps)
+        return xf, okf, sf + steps, rf
+
+    x, ok, steps, res = jax.lax.cond(ok, lambda _: (x, ok, steps, res), fallback, None)
+    return x, ok, steps + steps_c, res

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from ..solvers import minimize_constrained
-from .energy import energy_b9, hole_number
+from .energy import energy_b9, hole_number, kspace
 
 __all__ = ["solve_gradient"]
 
@@ -40,8 +40,10 @@ def solve_gradient(
     if ctol is None:
         ctol = 1e-11 * jnp.maximum(params.n_holes, 1.0)
 
+    ks = kspace(lattice.momenta())  # form factors once, outside the optimiser loop
+
     def fun(x):
-        return energy_b9(x["theta"], x["beta"], params, lattice)
+        return energy_b9(x["theta"], x["beta"], params, lattice, ks=ks)
 
     def constraint(x):
         return hole_number(x["theta"], x["beta"]) - params.n_holes
