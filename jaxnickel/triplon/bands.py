@@ -678,6 +678,12 @@ def _fermi_surface_jit(bp, theta, band, n_scan, n_bisect, center):
     xlo, xhi = xi(lo), xi(hi)
     # the end point with the smaller |xi| (both are within a few ulp of the root)
     kf = jnp.where(jnp.abs(xlo) <= jnp.abs(xhi), lo, hi)
+    # One Newton step from the (gradient-stopped) bisection root: the value moves by
+    # ~1e-15, and derivatives w.r.t. the band parameters become the implicit-function
+    # ones, dk_F/dp = -(dxi/dp)/(dxi/dr) (bisection alone has zero derivative).
+    kf0 = jax.lax.stop_gradient(jnp.where(found, kf, 0.5 * r_max))
+    xi0, dxi = jax.jvp(xi, (kf0,), (jnp.ones_like(kf0),))
+    kf = kf0 - xi0 / jnp.where(dxi != 0, dxi, 1.0)
     kf = jnp.where(found, kf, jnp.nan)
     return {"theta": theta, "k_F": kf, "kx": cx + kf * c, "ky": cy + kf * s}
 

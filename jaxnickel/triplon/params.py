@@ -160,10 +160,11 @@ def make_params(
         if v is not None and (not math.isfinite(v) or v <= 0):
             raise ValueError(f"lambda must be a finite number > 0, got {v}")
         dos = dos_fermi(bp, grid)
-        if float(dos.N_alpha) <= 0 or float(dos.N_beta) <= 0:
+        na, nb = _concrete(dos.N_alpha), _concrete(dos.N_beta)
+        if na is not None and nb is not None and (na <= 0 or nb <= 0):
             raise ValueError(
                 "lambda needs both bands at the Fermi level (N_alpha, N_beta > 0); "
-                f"got N_alpha={float(dos.N_alpha):.3g}, N_beta={float(dos.N_beta):.3g}: give V instead"
+                f"got N_alpha={na:.3g}, N_beta={nb:.3g}: give V instead"
             )
         V = lam / jnp.sqrt(dos.N_alpha * dos.N_beta)
     p = TriplonParams(bands=bp, V=V, kappa_a=kappa_a, kappa_b=kappa_b, omega=omega, T=T, cutoff=cutoff)
