@@ -4,6 +4,7 @@ Subcommands
 -----------
 ``jaxnickel mixd ...``       mean-field ground state of the MixD+V model (paper 000)
 ``jaxnickel triplon ...``    two-band s+- gaps of the triplon model (paper 001)
+``jaxnickel fit DATA.csv``   fit the triplon model to gap data
 ``jaxnickel load FILE``      print a solution saved with ``--save``
 ``jaxnickel reproduce``      regenerate the paper's figures and a report
 
@@ -114,6 +115,20 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--json", action="store_true", help="print one JSON object")
     tr.add_argument("--plot", metavar="FILE.png", default=None, help="gaps vs Fermi-surface angle and over the zone")
     tr.add_argument("--max-steps", type=_int("max-steps"), default=None, help="iteration limit of the solver")
+
+    ft = sub.add_parser("fit", help="fit the triplon model to gap data (CSV; see jaxnickel/datasets/README.md)")
+    ft.add_argument("data", help="CSV file of gap data, or 'bundled' for the shipped nickelate STM values")
+    ft.add_argument("--free", required=True, help="comma-separated free parameters, e.g. lambda,kappa_a")
+    ft.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE", help="fix a parameter (repeatable)")
+    ft.add_argument(
+        "--start", action="append", default=[], metavar="NAME=VALUE", help="start value of a free parameter"
+    )
+    ft.add_argument("--model", default="triplon", help="model to fit (triplon)")
+    ft.add_argument("--grid", type=_int("grid"), default=128, help="k-points per direction (default 128)")
+    ft.add_argument("--starts", type=_int("starts"), default=3, help="number of starts (default 3)")
+    ft.add_argument("--out", metavar="FIT.json", default=None, help="write the result as JSON")
+    ft.add_argument("--plot", metavar="FIT.png", default=None, help="data vs model gaps vs angle")
+    ft.add_argument("--json", action="store_true", help="print one JSON object")
 
     ld = sub.add_parser("load", help="print a solution saved by `jaxnickel mixd --save`")
     ld.add_argument("file")
@@ -306,6 +321,71 @@ def _cmd_triplon(a) -> int:
     return 0
 
 
+def _name_values(items, flag):
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ValueError(f"{flag} takes NAME=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        try:
+            out[k.strip()] = float(v)
+        except ValueError:
+            raise ValueError(f"{flag} {k.strip()}: value must be a number, got {v!r}") from None
+    return out
+
+
+def _cmd_fit(a) -> int:
+    if a.model != "triplon":
+        raise ValueError(f"--model must be 'triplon' (the only model with gap data to fit), got {a.model!r}")
+    if a.grid < 8:
+        raise ValueError(f"--grid must be an integer >= 8, got {a.grid}")
+    if a.starts < 1:
+        raise ValueError(f"--starts must be >= 1, got {a.starts}")
+    free = [f.strip() for f in a.free.split(",") if f.strip()]
+    fixed = _name_values(a.fix, "--fix")
+    start = _name_values(a.start, "--start")
+    from .data import load_bundled, load_gap_data
+
+    if a.data == "bundled":
+        data = load_bundled()
+    else:
+        if not os.path.exists(a.data):
+            raise ValueError(f"data file not found: {a.data}")
+        data = load_gap_data(a.data)
+    _enable_x64()
+    from .fit import fit_gaps
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = fit_gaps(data, free, fixed, start=start, grid=a.grid, starts=a.starts)
+    for w in caught:
+        print(f"jaxnickel: warning: {str(w.message).splitlines()[0]}", file=sys.stderr)
+    d = r.to_dict()
+    if a.out:
+        r.save(a.out)
+    if a.json:
+        print(json.dumps(d))
+    else:
+        print(f"fit of the triplon model to {data.n} rows ({r.n_data} used), grid {a.grid}, {a.starts} start(s)")
+        for k, v in r.parameters.items():
+            u = r.uncertainties[k]
+            print(f"  {k:<10s} = {v:.6g}" + (f" +- {u:.2g}" if math.isfinite(u) else " (unconstrained)"))
+        print(f"  chi2 = {r.chi2:.4g} for dof = {r.dof}; converged={r.converged} degenerate={r.degenerate}")
+        for m, y, sg in zip(r.model_meV, r.data_meV, r.sigma_meV, strict=True):
+            print(f"    data {y:8.3f} +- {sg:.3f} meV   model {m:8.3f} meV")
+        if r.degenerate:
+            print(f"  {r.message}")
+    if a.plot:
+        from .plotting import plot_fit
+
+        plot_fit(r, data, a.plot)
+    if r.degenerate or not r.converged:
+        why = r.message if r.degenerate else "the least-squares solver did not converge"
+        print(f"jaxnickel: error: {why}", file=sys.stderr)
+        return EXIT_NOT_CONVERGED
+    return 0
+
+
 def _cmd_load(a) -> int:
     if not os.path.exists(a.file):
         raise ValueError(f"file not found: {a.file}")
@@ -333,7 +413,13 @@ def main(argv=None) -> int:
     parser = build_parser()
     try:
         a = parser.parse_args(argv)
-        cmd = {"mixd": _cmd_mixd, "triplon": _cmd_triplon, "load": _cmd_load, "reproduce": _cmd_reproduce}[a.command]
+        cmd = {
+            "mixd": _cmd_mixd,
+            "triplon": _cmd_triplon,
+            "fit": _cmd_fit,
+            "load": _cmd_load,
+            "reproduce": _cmd_reproduce,
+        }[a.command]
         return cmd(a)
     except _UsageError as e:
         print(f"jaxnickel: error: {e}", file=sys.stderr)

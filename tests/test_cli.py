@@ -200,3 +200,42 @@ def test_triplon_bad_input(capsys, args, needle):
     assert rc == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0]
+
+
+def test_fit_cli_bundled(capsys, tmp_path):
+    out = tmp_path / "fit.json"
+    png = tmp_path / "fit.png"
+    rc, stdout, err = run_cli(
+        capsys, "fit", "bundled", "--free", "lambda", "--grid", "24", "--starts", "1", "--json",
+        "--out", str(out), "--plot", str(png),
+    )  # fmt: skip
+    assert rc == 0, err
+    d = json.loads(stdout)
+    assert {"parameters", "uncertainties", "correlation", "chi2", "dof", "converged", "n_data"} <= set(d)
+    assert d["n_data"] == 2 and d["dof"] == 1 and d["parameters"]["lambda"] > 0
+    assert json.loads(out.read_text())["chi2"] == pytest.approx(d["chi2"])
+    assert png.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["/nonexistent.csv", "--free", "lambda"], "data file not found"),
+        (["bundled", "--free", "lambda", "--fix", "kappa_a"], "--fix takes NAME=VALUE"),
+        (["bundled", "--free", "lambda", "--fix", "kappa_a=x"], "value must be a number"),
+        (["bundled", "--free", "lambda", "--model", "mixd"], "--model must be 'triplon'"),
+        (["bundled", "--free", "gamma"], "unknown parameter"),
+    ],
+)
+def test_fit_cli_bad_input(capsys, args, needle):
+    rc, out, err = run_cli(capsys, "fit", *args, "--grid", "16")
+    assert rc == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0]
+
+
+def test_fit_cli_bad_csv_names_line_and_column(capsys, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sheet,theta_deg,gap_meV,uncertainty_meV,temperature_K,source\nalpha,30,-5,1,4,x\n")
+    rc, out, err = run_cli(capsys, "fit", str(bad), "--free", "lambda", "--grid", "16")
+    assert rc == 2 and "line 2" in err and "gap_meV" in err

@@ -122,12 +122,14 @@ def _coarse(lattice):
     return None
 
 
-def _solve_seeds(params, lattice, seeds, tol, max_steps):
+def _solve_seeds(params, lattice, seeds, tol, max_steps, adjoint="implicit"):
     ks = kspace(lattice.momenta())
     args = (params, lattice, ks)
 
     def run(x_start):
-        return newton_root(residual_b15_b17_b19, x_start, args, rtol=tol, atol=tol, max_steps=max_steps)
+        return newton_root(
+            residual_b15_b17_b19, x_start, args, rtol=tol, atol=tol, max_steps=max_steps, adjoint=adjoint
+        )
 
     starts = jax.vmap(lambda f: _seed(f, params, lattice, ks))(jnp.asarray(seeds))
     rs = jax.vmap(run)(starts)
@@ -138,7 +140,9 @@ def _solve_seeds(params, lattice, seeds, tol, max_steps):
     return rs.x[best], rs.converged[best], jnp.sum(rs.steps), rs.residual[best]
 
 
-def solve_fixed_point(params: MixDParams, lattice, *, x0=None, seeds=DEFAULT_SEED_FRACTIONS, tol=1e-12, max_steps=100):
+def solve_fixed_point(
+    params: MixDParams, lattice, *, x0=None, seeds=DEFAULT_SEED_FRACTIONS, tol=1e-12, max_steps=100, adjoint="implicit"
+):
     """Solve (B15, B17, B19) by Newton's method; returns ``(x, converged, steps, residual)``.
 
     ``x0`` (shape ``(2 + 2 d,)``) is a warm start.  Without it the seeds of
@@ -148,12 +152,15 @@ def solve_fixed_point(params: MixDParams, lattice, *, x0=None, seeds=DEFAULT_SEE
     run on that coarse lattice at the same doping (the mean fields ``x`` are
     intensive) and the full lattice is solved from the coarse root; if that fails,
     the seeds are rerun on the full lattice.
+
+    ``adjoint``: ``"implicit"`` (implicit function theorem, default) or
+    ``"unrolled"`` (backpropagation through the Newton steps; a test reference).
     """
     ks = kspace(lattice.momenta())
     args = (params, lattice, ks)
 
     def run(x_start):
-        r = newton_root(residual_b15_b17_b19, x_start, args, rtol=tol, atol=tol, max_steps=max_steps)
+        r = newton_root(residual_b15_b17_b19, x_start, args, rtol=tol, atol=tol, max_steps=max_steps, adjoint=adjoint)
         return r.x, r.converged, r.steps, r.residual
 
     if x0 is not None:
@@ -161,13 +168,13 @@ def solve_fixed_point(params: MixDParams, lattice, *, x0=None, seeds=DEFAULT_SEE
     seed_steps = min(max_steps, 40)
     coarse = _coarse(lattice)
     if coarse is None:
-        return _solve_seeds(params, lattice, seeds, tol, seed_steps)
+        return _solve_seeds(params, lattice, seeds, tol, seed_steps, adjoint)
     pc = eqx.tree_at(lambda q: q.n_holes, params, params.n_holes * coarse.n_sites / lattice.n_sites)
     xc, _, steps_c, _ = _solve_seeds(pc, coarse, seeds, tol, seed_steps)
     x, ok, steps, res = run(xc)
 
     def fallback(_):
-        xf, okf, sf, rf = _solve_seeds(params, lattice, seeds, tol, seed_steps)
+        xf, okf, sf, rf = _solve_seeds(params, lattice, seeds, tol, seed_steps, adjoint)
         return xf, okf, sf + steps, rf
 
     x, ok, steps, res = jax.lax.cond(ok, lambda _: (x, ok, steps, res), fallback, None)

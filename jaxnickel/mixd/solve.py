@@ -66,13 +66,25 @@ def solve_jax(
     tol: float = 1e-12,
     seeds=DEFAULT_SEED_FRACTIONS,
     max_steps: int | None = None,
+    adjoint: str = "implicit",
 ):
-    """Pure core of :func:`solve` (no validation, no warnings); jit/vmap-able."""
+    """Pure core of :func:`solve` (no validation, no warnings); jit/vmap/grad-able.
+
+    Derivatives of the fixed-point solution use the implicit function theorem
+    (``adjoint="implicit"``) or backpropagate through the Newton steps
+    (``"unrolled"``, a test reference); the gradient method is not differentiable.
+    """
     x0 = _init_vector(init, lattice)
     n = lattice.n_sites
     if method == "fixed-point":
         x, ok, steps, res = solve_fixed_point(
-            params, lattice, x0=x0, seeds=seeds, tol=tol, max_steps=100 if max_steps is None else max_steps
+            params,
+            lattice,
+            x0=x0,
+            seeds=seeds,
+            tol=tol,
+            max_steps=100 if max_steps is None else max_steps,
+            adjoint=adjoint,
         )
         b, mu, m = x[0], x[1], x[2:]
         xi, delta = mean_fields(b, mu, m, params, lattice)

@@ -23,13 +23,25 @@ class RootResult(eqx.Module):
     residual: jax.Array  # max-norm of F at x, recomputed from the final iterate
 
 
-def newton_root(fn, x0, args=None, *, rtol=1e-13, atol=1e-13, max_steps=100) -> RootResult:
+ADJOINTS = ("implicit", "unrolled")
+
+
+def newton_root(fn, x0, args=None, *, rtol=1e-13, atol=1e-13, max_steps=100, adjoint="implicit") -> RootResult:
     """Solve ``fn(x, args) = 0`` for a small vector ``x`` by Newton's method.
 
     ``converged`` is judged from the final residual ``max|fn(x)| <= atol * 100``
     together with optimistix' own result code, not from the step counter.
-    Implicit differentiation (optimistix ``ImplicitAdjoint``) is the default.
+    ``adjoint="implicit"`` (default) differentiates the root by the implicit function
+    theorem (optimistix ``ImplicitAdjoint``: one small linear solve, independent of
+    the iterations); ``"unrolled"`` backpropagates through the Newton steps
+    (``RecursiveCheckpointAdjoint``), the slow reference used to test the former.
     """
+    if adjoint == "implicit":
+        adj = optx.ImplicitAdjoint()
+    elif adjoint == "unrolled":
+        adj = optx.RecursiveCheckpointAdjoint()
+    else:
+        raise ValueError(f"adjoint must be one of {ADJOINTS}, got {adjoint!r}")
     sol = optx.root_find(
         fn,
         optx.Newton(rtol=rtol, atol=atol),
@@ -37,6 +49,7 @@ def newton_root(fn, x0, args=None, *, rtol=1e-13, atol=1e-13, max_steps=100) -> 
         args=args,
         max_steps=max_steps,
         throw=False,
+        adjoint=adj,
     )
     x = sol.value
     res = jnp.max(jnp.abs(fn(x, args)))

@@ -573,7 +573,8 @@ def _dos_vs_density_jit(n_c, bp, n, method):
         nb, Nb, Ntb = _level_integrals(mu, tb, fb, method)
         return mu, na, nb, Na, Nb, Nta, Ntb
 
-    mu, na, nb, Na, Nb, Nta, Ntb = jax.vmap(one)(n_c)
+    # lax.map, not vmap: one n_c at a time keeps the memory at O(n^2) for long scans
+    mu, na, nb, Na, Nb, Nta, Ntb = jax.lax.map(one, n_c)
     return {
         "n_c": n_c,
         "mu": mu,

@@ -127,21 +127,42 @@ class TriplonSolution(eqx.Module):
 
     @property
     def gap_ratio(self) -> float:
-        """``|Delta_alpha / Delta_beta|`` on the zone diagonal (theta = pi/4, eta = 0), as in Eq. (17)."""
+        """``|Delta_alpha / Delta_beta|`` on the zone diagonal (theta = pi/4, eta = 0), as in Eq. (17).
+
+        Defined for the s+- state only (NaN for the normal and the d state, whose
+        gaps vanish on the diagonal).
+        """
+        if int(self.channel) != 1:
+            return float("nan")
         i = (N_THETA - 1) // 2
         return float(abs(np.asarray(self.delta_alpha_fs)[i] / np.asarray(self.delta_beta_fs)[i]))
 
 
+def _sign_changes(bp, band, start, end, n=256):
+    t = jnp.linspace(0.0, 1.0, n)
+    kx = start[0] + t * (end[0] - start[0])
+    ky = start[1] + t * (end[1] - start[1])
+    occ = dispersion(kx, ky, bp)[band] < 0
+    return jnp.sum(occ[1:] != occ[:-1])
+
+
 def pocket_centers(bp):
-    """Centre of each band's Fermi pocket: 0 = Gamma, 1 = M, -1 = neither (open sheet)."""
-    pts = {"G": (0.0, 0.0), "X": (math.pi, 0.0), "M": (math.pi, math.pi)}
-    vals = {k: dispersion(jnp.asarray(v[0]), jnp.asarray(v[1]), bp) for k, v in pts.items()}
+    """Centre of each band's Fermi pocket: 0 = Gamma, 1 = M, -1 = neither.
+
+    A sheet counts as a pocket around a centre when the centre is occupied
+    (Gamma, electron pocket) or empty (M, hole pocket) and the two mirror lines from
+    the centre to the zone boundary (towards X and along the diagonal) each cross the
+    Fermi surface exactly once.  This excludes the beta band between its Lifshitz
+    points (n_c = 0.225 .. 0.292 at the paper's bands), where the sheet is a Gamma
+    pocket plus separate pockets at X and Y.
+    """
+    G, X, M = (0.0, 0.0), (math.pi, 0.0), (math.pi, math.pi)
     out = []
     for b in (0, 1):
-        occ = {k: vals[k][b] < 0 for k in pts}
-        around_g = occ["G"] & ~occ["X"] & ~occ["M"]
-        around_m = occ["G"] & occ["X"] & ~occ["M"]
-        # also an empty band near M with filled G: hole pocket around M
+        occ_g = dispersion(jnp.asarray(0.0), jnp.asarray(0.0), bp)[b] < 0
+        occ_m = dispersion(jnp.asarray(math.pi), jnp.asarray(math.pi), bp)[b] < 0
+        around_g = occ_g & (_sign_changes(bp, b, G, X) == 1) & (_sign_changes(bp, b, G, M) == 1)
+        around_m = ~occ_m & (_sign_changes(bp, b, M, X) == 1) & (_sign_changes(bp, b, M, G) == 1)
         out.append(jnp.where(around_g, 0, jnp.where(around_m, 1, -1)))
     return out
 

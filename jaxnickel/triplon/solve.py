@@ -82,11 +82,11 @@ def _free_energy_of(c, p, grid):
     return condensation_free_energy(da, db, p, grid)
 
 
-def _run_fixed_point(c0, p, grid, tol, max_steps):
+def _run_fixed_point(c0, p, grid, tol, max_steps, adjoint="implicit"):
     def res(c, args):
         return c - coefficient_map(c, *args)
 
-    r = newton_root(res, c0, (p, grid), rtol=tol, atol=tol, max_steps=max_steps)
+    r = newton_root(res, c0, (p, grid), rtol=tol, atol=tol, max_steps=max_steps, adjoint=adjoint)
     da, db = gaps_from_coefficients(r.x, grid)
     return da, db, r.steps
 
@@ -123,8 +123,15 @@ def solve_jax(
     init=None,
     tol: float = 1e-11,
     max_steps: int | None = None,
+    adjoint: str = "implicit",
 ):
-    """Pure core of :func:`solve` (no validation or warnings); jit/vmap-able."""
+    """Pure core of :func:`solve` (no validation or warnings); jit/vmap/grad-able.
+
+    Derivatives of the fixed-point solution with respect to any parameter use the
+    implicit function theorem (``adjoint="implicit"``); ``adjoint="unrolled"``
+    differentiates through the Newton iterations instead (slow; for tests).  The
+    gradient method's L-BFGS loop is not differentiable: use the fixed point.
+    """
     from .solution import build_solution
 
     n = grid
@@ -148,7 +155,7 @@ def solve_jax(
         starts = seeds
 
     if method == "fixed-point":
-        run = lambda c0: _run_fixed_point(c0, p, g, 1e-3 * tol, 100 if max_steps is None else max_steps)  # noqa: E731
+        run = lambda c0: _run_fixed_point(c0, p, g, 1e-3 * tol, 100 if max_steps is None else max_steps, adjoint)  # noqa: E731
     elif method == "gradient":
         run = lambda c0: _run_gradient(c0, p, g, tol, 3000 if max_steps is None else max_steps)  # noqa: E731
     else:
