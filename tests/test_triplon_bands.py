@@ -390,3 +390,12 @@ def test_fermi_surface_rays_from_gamma():
     assert np.isnan(b[0]) and np.isnan(b[-1]) and not np.isnan(b[2])
     # on the diagonal eta = 0, so both bands cross at the same k_F
     assert a[2] == pytest.approx(b[2], abs=1e-13)
+
+
+def test_figs_3a_4a_ratios_converged_in_grid():
+    """N_beta/N_alpha and Ntilde/N vs n_c (Figs. 3a, 4a) agree between 256^2 and 1024^2 to < 0.5%."""
+    ncs = jnp.array([0.35, 0.45, 0.6, 0.8])
+    coarse = dos_vs_density(PAPER, ncs, n=256)
+    fine = dos_vs_density(PAPER, ncs, n=1024)
+    for key in ("N_beta_over_N_alpha", "Ntilde_over_N_alpha", "Ntilde_over_N_beta"):
+        np.testing.assert_allclose(np.asarray(coarse[key]), np.asarray(fine[key]), rtol=5e-3)
