@@ -183,11 +183,16 @@ def build_solution(p, n, grid: TriplonGrid, da, db, *, free_energy, method, lamb
     # coefficients by projection: the solution lies in span(u^b); least squares is exact
     ca = jnp.linalg.lstsq(grid.u_alpha.T, da)[0]
     cb = jnp.linalg.lstsq(grid.u_beta.T, db)[0]
+    scale = jnp.maximum(jnp.max(jnp.abs(da)), jnp.max(jnp.abs(db)))
+    is_d = jnp.abs(ca[1]) + jnp.abs(cb[1]) > jnp.abs(ca[0]) + jnp.abs(ca[2]) + jnp.abs(cb[0]) + jnp.abs(cb[2])
+    # Delta -> -Delta is a symmetry of the free energy: fix the global sign so that the
+    # alpha gap is positive (s+-: c_alpha0 > 0; d: c_alpha1 > 0)
+    lead = jnp.where(is_d, ca[1], ca[0])
+    sgn = jnp.where(lead < 0, -1.0, 1.0)
+    da, db, ca, cb = sgn * da, sgn * db, sgn * ca, sgn * cb
     theta = jnp.linspace(0.0, 0.5 * jnp.pi, N_THETA)
     ga, kxa, kya = _fs_gaps(p, ca, 0, theta)
     gb, kxb, kyb = _fs_gaps(p, cb, 1, theta)
-    scale = jnp.maximum(jnp.max(jnp.abs(da)), jnp.max(jnp.abs(db)))
-    is_d = jnp.abs(ca[1]) + jnp.abs(cb[1]) > jnp.abs(ca[0]) + jnp.abs(ca[2]) + jnp.abs(cb[0]) + jnp.abs(cb[2])
     channel = jnp.where(scale == 0, 0, jnp.where(is_d, 2, 1))
     return TriplonSolution(
         params=p,

@@ -182,18 +182,25 @@ def solve_jax(
 
     best = None
     total_steps = jnp.asarray(0)
+    failed_lower = []  # free energies of channels whose solve did not converge
     for c0 in starts:
         da, db, steps = run(c0)
         total_steps = total_steps + steps
         f = condensation_free_energy(da, db, p, g)
         res = _residual(da, db, p, g)
         cand = (f, da, db, res)
+        failed_lower.append(jnp.where(res <= tol, jnp.inf, f))
         if best is None:
             best = cand
         else:
-            better = f < best[0]
+            # a converged channel beats an unconverged one; among equals, lower F wins
+            ok_new, ok_old = res <= tol, best[3] <= tol
+            better = (ok_new & ~ok_old) | ((ok_new == ok_old) & (f < best[0]))
             best = jax.tree_util.tree_map(lambda new, old, b=better: jnp.where(b, new, old), cand, best)
     f, da, db, res = best
+    # an unconverged channel that reached a lower free energy than the returned state
+    # means the returned state may not be the ground state: report non-convergence
+    unresolved = jnp.min(jnp.stack(failed_lower)) < f
     # the normal state wins unless the pairing lowers the free energy
     scale = jnp.maximum(jnp.max(jnp.abs(da)), jnp.max(jnp.abs(db)))
     normal = ~(f < 0.0) | (scale < 1e-12)
@@ -212,7 +219,7 @@ def solve_jax(
         lambdas=(lam_s, lam_d),
         iterations=total_steps,
         residual=res,
-        converged=res <= tol,
+        converged=(res <= tol) & ~unresolved,
     )
 
 
