@@ -22,7 +22,7 @@ and the explicit (B17) update divides by almost zero.
 
 Seeds: Newton needs a start in its basin.  We start from a few condensate
 fractions between the BCS and BEC limits, each with ``mu`` put on the number
-equation (B19) by bisection (monotone in ``mu``), run them one after another and
+equation (B19) by bisection (monotone in ``mu``), run them in one ``vmap`` and
 keep the converged root of lowest energy (the normal state ``b = M = 0`` is a
 root too, a saddle, and is discarded by that rule).
 """
@@ -131,11 +131,9 @@ def _solve_seeds(params, lattice, seeds, tol, max_steps, adjoint="implicit"):
             residual_b15_b17_b19, x_start, args, rtol=tol, atol=tol, max_steps=max_steps, adjoint=adjoint
         )
 
-    # lax.map, not vmap: one seed at a time keeps memory at O(N) (a vmap holds every
-    # seed's Jacobian work arrays at once) and each seed stops at its own convergence
-    starts = jax.lax.map(lambda f: _seed(f, params, lattice, ks), jnp.asarray(seeds))
-    rs = jax.lax.map(run, starts)
-    energies = jax.lax.map(lambda x: energy_of_state(x, params, lattice, ks), rs.x)
+    starts = jax.vmap(lambda f: _seed(f, params, lattice, ks))(jnp.asarray(seeds))
+    rs = jax.vmap(run)(starts)
+    energies = jax.vmap(lambda x: energy_of_state(x, params, lattice, ks))(rs.x)
     score = jnp.where(rs.converged, energies, jnp.inf)
     any_ok = jnp.any(rs.converged)
     best = jnp.where(any_ok, jnp.argmin(score), jnp.argmin(rs.residual))
@@ -148,7 +146,7 @@ def solve_fixed_point(
     """Solve (B15, B17, B19) by Newton's method; returns ``(x, converged, steps, residual)``.
 
     ``x0`` (shape ``(2 + 2 d,)``) is a warm start.  Without it the seeds of
-    :data:`DEFAULT_SEED_FRACTIONS` run one after another (at most 40 Newton steps each: a
+    :data:`DEFAULT_SEED_FRACTIONS` run in one vmap (at most 40 Newton steps each: a
     seed outside the basin diverges and is dropped) and the lowest-energy converged
     root is kept.  On lattices larger than 512 rungs (1D) or 64 x 64 (2D) the seeds
     run on that coarse lattice at the same doping (the mean fields ``x`` are
