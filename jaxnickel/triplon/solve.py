@@ -36,7 +36,6 @@ import jax.numpy as jnp
 from ..lattice import Square
 from ..solvers import minimize_constrained, newton_root, require_x64
 from .pairing import (
-    TriplonGrid,
     channel_eigenvalues,
     coefficient_map,
     condensation_free_energy,
@@ -71,28 +70,15 @@ def _residual(da, db, p, grid):
     return jnp.maximum(jnp.max(jnp.abs(da - na)), jnp.max(jnp.abs(db - nb)))
 
 
-def _subgrid(grid: TriplonGrid, n: int, target: int = 64) -> TriplonGrid:
-    """Every s-th k-point in each direction (s = n // target): a cheap, unbiased k-average."""
-    step = max(1, n // target)
-    if step == 1:
-        return grid
-
-    def sub(a):
-        lead = a.shape[:-1]
-        return a.reshape(*lead, n, n)[..., ::step, ::step].reshape(*lead, -1)
-
-    return jax.tree_util.tree_map(sub, grid)
-
-
 def _seed(direction, p, grid, n):
     """Amplitude along ``direction`` (6-vector) that minimises the free energy.
 
-    A 25-point log scan (1e-6 .. 0.5 eV) on a subsampled grid (<= 64 x 64): the
-    seed only has to land in Newton's basin, and this keeps the scan cheap on
-    large grids.
+    A 25-point log scan (1e-6 .. 0.5 eV), one amplitude after another (``lax.map``
+    keeps the memory at O(N)).
     """
-    g = _subgrid(grid, n)
-    fs = jax.lax.map(lambda s: _free_energy_of(s * direction, p, g), _AMPLITUDES)
+    # on the full grid: a subsampled grid misses the weak-coupling minimum (the gap is
+    # then below the subgrid's energy resolution) and seeds the normal state
+    fs = jax.lax.map(lambda s: _free_energy_of(s * direction, p, grid), _AMPLITUDES)
     return _AMPLITUDES[jnp.argmin(fs)] * direction
 
 
@@ -208,6 +194,9 @@ def solve_jax(
     db = jnp.where(normal, 0.0, db)
     res = jnp.where(normal, _residual(da, db, p, g), res)
     f = jnp.where(normal, 0.0, f)
+    # the normal state is only an answer where it is stable (linearised kernel < 1)
+    lam_max = jnp.maximum(lam_s if channel != "d" else 0.0, lam_d if channel != "s" else 0.0)
+    unresolved = unresolved | (normal & (lam_max > 1.0))
     return build_solution(
         p,
         n,
