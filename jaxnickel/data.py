@@ -448,7 +448,7 @@ def synthetic_gap_data(
     import jax.numpy as jnp
 
     from .solvers.dtype import require_x64
-    from .triplon.solution import TriplonSolution, _fs_gaps
+    from .triplon.solution import TriplonSolution, fermi_surface_gaps
 
     require_x64()
     if not isinstance(solution, TriplonSolution):
@@ -483,7 +483,7 @@ def synthetic_gap_data(
     for sh in sheets:
         band = SHEETS[sh]
         c = jnp.asarray(coeffs[3 * band : 3 * band + 3])
-        gap, _, _ = _fs_gaps(solution.params, c, band, jnp.asarray(theta))
+        gap, _, _ = fermi_surface_gaps(solution.params, c, band, jnp.asarray(theta))
         gap = np.abs(np.asarray(gap))
         if not np.all(np.isfinite(gap)):
             raise ValueError(

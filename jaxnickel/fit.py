@@ -43,7 +43,7 @@ import optimistix as optx
 from .solvers import require_x64
 from .triplon import BandParams, TriplonParams
 from .triplon.bands import dos_fermi, mu_from_density
-from .triplon.solution import _fs_gaps
+from .triplon.solution import fermi_surface_gaps
 from .triplon.solve import solve_jax
 
 __all__ = ["FIT_PARAMETERS", "FitResult", "fit_gaps", "predict_gaps", "build_params", "DegenerateFitWarning"]
@@ -119,12 +119,12 @@ def build_params(values: dict, grid: int, T: float = 0.0) -> TriplonParams:
     )
 
 
-def _sheet_predictions(sol, sheet, theta):
+def sheet_gap_magnitudes(sol, sheet, theta):
     """|Delta| of ``sheet`` (0/1) at angles ``theta`` (radians; NaN = sheet average)."""
     coeffs = sol.coefficients[3 * sheet : 3 * sheet + 3]
     # C4v: fold any angle into [0, pi/2] (the gap is symmetric about pi/4 within it)
     th = jnp.mod(jnp.where(jnp.isnan(theta), 0.0, theta), 0.5 * jnp.pi)
-    gap, _, _ = _fs_gaps(sol.params, coeffs, sheet, th)
+    gap, _, _ = fermi_surface_gaps(sol.params, coeffs, sheet, th)
     avg = jnp.mean(jnp.abs(sol.delta_alpha_fs if sheet == 0 else sol.delta_beta_fs))
     return jnp.where(jnp.isnan(theta), avg, jnp.abs(gap))
 
@@ -139,7 +139,7 @@ def predict_gaps(values: dict, data, grid: int):
         for b in (0, 1):
             rows = np.nonzero((sheet == b) & (np.asarray(data.temperature) == T))[0]
             if rows.size:
-                pred = _sheet_predictions(sol, b, jnp.asarray(np.asarray(data.theta)[rows]))
+                pred = sheet_gap_magnitudes(sol, b, jnp.asarray(np.asarray(data.theta)[rows]))
                 out = out.at[rows].set(pred)
     return out
 

@@ -926,7 +926,7 @@ def plot_fit(result, data, path=None, *, n_theta: int = 181):
     """
     import jax.numpy as jnp
 
-    from .fit import _sheet_predictions, build_params
+    from .fit import build_params, sheet_gap_magnitudes
     from .triplon.solve import solve_jax
 
     values = {**{k: jnp.asarray(v) for k, v in result.fixed.items()}, **result.parameters}
@@ -937,7 +937,7 @@ def plot_fit(result, data, path=None, *, n_theta: int = 181):
     sheet = np.asarray(data.sheet)
     th = np.asarray(data.theta)
     for b, name in ((0, "alpha"), (1, "beta")):
-        model = 1e3 * np.asarray(_sheet_predictions(sol, b, jnp.asarray(theta)))
+        model = 1e3 * np.asarray(sheet_gap_magnitudes(sol, b, jnp.asarray(theta)))
         ax.plot(np.degrees(theta), model, color=colors[b], label=f"model, {name} sheet")
         rows = sheet == b
         ang = rows & np.isfinite(th)
@@ -961,7 +961,7 @@ def plot_fit(result, data, path=None, *, n_theta: int = 181):
                 color=colors[b],
                 label=f"data, {name} (average)",
             )
-            m_avg = 1e3 * float(np.asarray(_sheet_predictions(sol, b, jnp.asarray([np.nan])))[0])
+            m_avg = 1e3 * float(np.asarray(sheet_gap_magnitudes(sol, b, jnp.asarray([np.nan])))[0])
             ax.plot([x - 1, x + 1], [m_avg, m_avg], color=colors[b], lw=3, alpha=0.6)
     ax.set_xlim(0, 97)
     ax.set_xticks([0, 15, 30, 45, 60, 75, 90, 94])

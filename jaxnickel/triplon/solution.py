@@ -26,7 +26,7 @@ from .bands import _fermi_surface_jit, dispersion, form_factors
 from .pairing import TriplonGrid
 from .params import K_B, TriplonParams
 
-__all__ = ["TriplonSolution", "build_solution", "pocket_centers", "N_THETA"]
+__all__ = ["TriplonSolution", "build_solution", "pocket_centers", "fermi_surface_gaps", "N_THETA"]
 
 #: points of the Fermi-surface angle grid on [0, pi/2] (a quadrant holds everything by C4v)
 N_THETA = 91
@@ -167,7 +167,12 @@ def pocket_centers(bp):
     return out
 
 
-def _fs_gaps(p, coeffs_b, band, theta):
+def fermi_surface_gaps(p, coeffs_b, band, theta):
+    """Gap ``c0 + c1 eta + c2 eta^2`` of sheet ``band`` (0/1) at Fermi-surface angles ``theta``.
+
+    Returns ``(gap, kx, ky)``; NaN where the sheet is not a pocket around Gamma or M.
+    Shared by the solution, the synthetic data and the fitter.
+    """
     center = pocket_centers(p.bands)[band]
     fs_g = _fermi_surface_jit(p.bands, theta, band, 256, 80, "G")
     fs_m = _fermi_surface_jit(p.bands, theta, band, 256, 80, "M")
@@ -191,8 +196,8 @@ def build_solution(p, n, grid: TriplonGrid, da, db, *, free_energy, method, lamb
     sgn = jnp.where(lead < 0, -1.0, 1.0)
     da, db, ca, cb = sgn * da, sgn * db, sgn * ca, sgn * cb
     theta = jnp.linspace(0.0, 0.5 * jnp.pi, N_THETA)
-    ga, kxa, kya = _fs_gaps(p, ca, 0, theta)
-    gb, kxb, kyb = _fs_gaps(p, cb, 1, theta)
+    ga, kxa, kya = fermi_surface_gaps(p, ca, 0, theta)
+    gb, kxb, kyb = fermi_surface_gaps(p, cb, 1, theta)
     channel = jnp.where(scale == 0, 0, jnp.where(is_d, 2, 1))
     return TriplonSolution(
         params=p,
