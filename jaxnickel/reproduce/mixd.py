@@ -1,17 +1,4 @@
-"""Regenerate the mean-field results of the papers, figure by figure.
-
-``run(out_dir, quick=False)`` writes one PNG per figure, ``summary.json`` (the
-key numbers, with the parameters that made them and a convergence count for
-every solve) and ``REPORT.md`` (the same as Markdown tables, next to the
-paper's own statements).
-
-Structure: a paper is a :class:`Paper` (a title, an ordered mapping of figure
-name -> function, and a Markdown report function) registered in
-:data:`PAPERS`.  A figure function takes the shared :class:`Context` (output
-folder, scan resolution, a cache of scans shared between figures) and returns
-a JSON-ready dict with at least ``file``, ``params``, ``solves`` and
-``not_converged``.  Adding the second paper means adding one more
-:class:`Paper`.
+"""Paper 000 (MixD+V two-channel mean-field theory): the figures and numbers reproduced.
 
 Paper 000 (Borchia, Lange, Grusdt 2025, MixD+V two-channel model), all with
 ``t/V = 0.1``, ``V = 1``:
@@ -31,11 +18,8 @@ All ladder scans are one compiled, doubly ``vmap``-ed solve over
 
 from __future__ import annotations
 
-import json
-import math
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
 import equinox as eqx
@@ -43,13 +27,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import __version__
-from . import plotting as jp
-from .lattice import Ladder, Square
-from .mixd import MixDParams, solve, solve_jax
-from .solvers import require_x64
+from .. import plotting as jp
+from ..lattice import Ladder, Square
+from ..mixd import MixDParams, solve, solve_jax
+from .common import Context, Paper, check_solves, fmt_num
 
-__all__ = ["run", "Context", "Paper", "PAPERS", "MIXD_FIGURES", "mixd_crossover"]
+__all__ = ["MIXD_FIGURES", "PAPER", "ladder_map", "mixd_crossover"]
 
 #: the paper's statement the crossover numbers are compared with
 PAPER_CROSSOVER = "crossover around J/V ~ 1.2 (paper 000, Sec. III, Fig. 6 discussion, L = 30, delta = 8/30)"
@@ -88,39 +71,6 @@ _SCAN_FIELDS = (
 
 
 # ------------------------------------------------------------------ context
-
-
-@dataclass
-class Context:
-    """What the figure functions share: output folder, resolution, cached scans."""
-
-    out_dir: Path
-    quick: bool = False
-    progress: Callable[[str], object] = print
-    cache: dict = field(default_factory=dict)
-
-    @property
-    def n_j(self) -> int:
-        """Number of J/V points of the ladder scans (step 0.05 quick, 0.0125 full)."""
-        return 41 if self.quick else 161
-
-    def path(self, name: str) -> Path:
-        return self.out_dir / name
-
-    def cached(self, key, make):
-        if key not in self.cache:
-            self.cache[key] = make()
-        return self.cache[key]
-
-    def log_solves(self, name: str, converged, *, role: str = "data") -> dict:
-        """Record a group of solves once (figures sharing a scan do not double-count it).
-
-        ``role``: ``"data"`` (the figures' numbers) or ``"cross-check"``.
-        """
-        log = self.cache.setdefault("solve_log", {})
-        if name not in log:
-            log[name] = {"role": role, **_check(converged)}
-        return log[name]
 
 
 def _params(J, n_holes, epsilon=0.0) -> MixDParams:
@@ -179,11 +129,6 @@ def _row(scan: dict, n_holes: int) -> dict:
     row["n_holes"] = scan["n_holes"][i : i + 1]
     row["doping"] = scan["doping"][i : i + 1]
     return row
-
-
-def _check(conv) -> dict:
-    conv = np.asarray(conv, dtype=bool)
-    return {"solves": int(conv.size), "not_converged": int((~conv).sum())}
 
 
 #: fields watched for branch jumps along J/V (continuous on one branch of solutions)
@@ -350,7 +295,7 @@ def _gap_figure(ctx: Context, name: str, epsilon: float, caption: str) -> dict:
         "lattice": lattice.to_dict(),
         "solution": sol.summary(),
         "cross_check": cross,
-        **_check([sol.converged]),
+        **check_solves([sol.converged]),
     }
 
 
@@ -375,7 +320,7 @@ def _scan_entry(path: Path, conv, extra: dict, quality: dict, n_j: int, n_holes)
         "params": {**_scan_params(n_holes), "n_J": n_j},
         **extra,
         **quality,
-        **_check(conv),
+        **check_solves(conv),
     }
 
 
@@ -555,16 +500,6 @@ MIXD_FIGURES: dict[str, Callable[[Context], dict]] = {
 # ------------------------------------------------------------------ report
 
 
-def _num(x, fmt=".6g") -> str:
-    if x is None:
-        return "n/a"
-    if isinstance(x, bool):
-        return "yes" if x else "**no**"
-    if isinstance(x, int):
-        return str(x)
-    return format(float(x), fmt)
-
-
 def _mixd_report(res: dict) -> list[str]:
     lines = []
     c = res.get("crossover")
@@ -584,14 +519,14 @@ def _mixd_report(res: dict) -> list[str]:
         ):
             r = c[key]
             lines.append(
-                f"| {label} | {_num(r.get('J_over_V'), '.5f')} | {_num(r.get('J_over_V_interpolated'), '.4f')} | "
-                f"{_num(r.get('root_converged'))} | {_num(r.get('solves'))} | {_num(r.get('not_converged'))} |"
+                f"| {label} | {fmt_num(r.get('J_over_V'), '.5f')} | {fmt_num(r.get('J_over_V_interpolated'), '.4f')} | "
+                f"{fmt_num(r.get('root_converged'))} | {fmt_num(r.get('solves'))} | {fmt_num(r.get('not_converged'))} |"
             )
         lines += ["", f"Method: {c['method']}.", ""]
         lines += ["Sign change of N_sc - 2 N_cc vs doping (the black line of Fig. 3):", ""]
         lines += ["| N_h | delta | J/V |", "|---|---|---|"]
         for r in c["sc_minus_2cc_line"]:
-            lines.append(f"| {r['n_holes']} | {r['doping']:.4f} | {_num(r.get('J_over_V'), '.5f')} |")
+            lines.append(f"| {r['n_holes']} | {r['doping']:.4f} | {fmt_num(r.get('J_over_V'), '.5f')} |")
         lines.append("")
 
     sq = [(n, res[n]) for n in ("fig2", "fig7") if n in res]
@@ -614,11 +549,11 @@ def _mixd_report(res: dict) -> list[str]:
             ("E_B = 2 min E_k", lambda s: s["binding_energy"]),
             ("k* (grid)", lambda s: "(" + ", ".join(f"{v:.4f}" for v in s["k_min"]) + ")"),
             ("Delta at G, X, M", lambda s: ", ".join(f"{v:.5g}" for v in s["delta_high_symmetry"].values())),
-            ("converged (residual)", lambda s: f"{_num(s['converged'])} ({s['residual']:.1e})"),
+            ("converged (residual)", lambda s: f"{fmt_num(s['converged'])} ({s['residual']:.1e})"),
         ]
         for label, get in rows:
             vals = [get(r["solution"]) for _, r in sq]
-            lines.append(f"| {label} | " + " | ".join(v if isinstance(v, str) else _num(v) for v in vals) + " |")
+            lines.append(f"| {label} | " + " | ".join(v if isinstance(v, str) else fmt_num(v) for v in vals) + " |")
         cc = [r["cross_check"] for _, r in sq]
         lines.append(
             "| gradient cross-check: E_grad - E_fp | " + " | ".join(f"{x['energy_difference']:.2e}" for x in cc) + " |"
@@ -630,7 +565,7 @@ def _mixd_report(res: dict) -> list[str]:
         )
         lines.append(
             "| gradient solver converged (residual) | "
-            + " | ".join(f"{_num(x['converged'])} ({x['residual']:.1e})" for x in cc)
+            + " | ".join(f"{fmt_num(x['converged'])} ({x['residual']:.1e})" for x in cc)
             + " |"
         )
         lines.append("")
@@ -649,197 +584,13 @@ def _mixd_report(res: dict) -> list[str]:
     return lines
 
 
-@dataclass(frozen=True)
-class Paper:
-    """A paper to reproduce: its figure functions (in order) and its report section."""
-
-    key: str
-    title: str
-    figures: Mapping[str, Callable[[Context], dict]]
-    report: Callable[[dict], list[str]]
-    extras: Mapping[str, Callable[[Context], dict]] = field(default_factory=dict)
-
-
-PAPERS: dict[str, Paper] = {
-    "mixd": Paper(
-        key="mixd",
-        title="Borchia, Lange, Grusdt 2025: MixD+V bilayer, two-channel (sc BCS + cc BEC) mean-field theory "
-        "(papers/000_65ebf9cd3e273974)",
-        figures=MIXD_FIGURES,
-        report=_mixd_report,
-        extras={"crossover": mixd_crossover},
-    ),
-}
-
-
-def _write_report(summary: dict, path: Path) -> None:
-    lines = [
-        "# jaxnickel: reproduction of the papers' mean-field results",
-        "",
-        f"jaxnickel {summary['jaxnickel_version']}, git revision {summary['git_revision'] or 'unknown'}, "
-        f"{'quick' if summary['quick'] else 'full'} run, {summary['seconds']:.1f} s "
-        f"(JAX backend: {summary['jax_backend']}).",
-        "",
-    ]
-    conv = summary["convergence"]
-    lines += [
-        f"**Convergence: {conv['not_converged']} of {conv['solves']} solves behind the figures and numbers "
-        f"did not converge; cross-checks: {conv['cross_check_not_converged']} of {conv['cross_check_solves']} "
-        "reported not converged.**",
-        "",
-        "| solves | role | count | not converged |",
-        "|---|---|---|---|",
-    ]
-    for name, g in conv["groups"].items():
-        bad = g["not_converged"]
-        lines.append(f"| {name} | {g['role']} | {g['solves']} | {'**' + str(bad) + '**' if bad else bad} |")
-    lines.append("")
-    for key, paper in PAPERS.items():
-        res = summary.get(key)
-        if not res:
-            continue
-        lines += [f"## {paper.title}", ""]
-        lines += paper.report(res)
-        lines += [
-            "### Figures",
-            "",
-            "| figure | file | parameters | solves | not converged | max residual | branch jumps | seconds |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        notes: list[str] = []
-        for name in paper.figures:
-            if name not in res:
-                continue
-            r = res[name]
-            p = dict(r["params"])
-            p.pop("hartree", None)
-            ptxt = ", ".join(f"{k}={v}" for k, v in p.items())
-            lat = r["lattice"]
-            lat_txt = f"ladder L={lat['L']}" if lat["lattice"] == "ladder" else f"square {lat['Lx']}x{lat['Ly']}"
-            resid = r.get("max_residual", r.get("solution", {}).get("residual"))
-            jumps = r.get("suspected_branch_jumps")
-            n_jumps = "n/a" if jumps is None else sum(len(v) for f in jumps.values() for v in f.values())
-            lines.append(
-                f"| {name} | [{r['file']}]({r['file']}) | {lat_txt}; {ptxt} | {r['solves']} | "
-                f"{r['not_converged']} | {_num(resid, '.1e')} | {n_jumps} | "
-                f"{summary['timings_s'].get(f'{key}.{name}', 0):.1f} |"
-            )
-            for field_name, by_nh in (jumps or {}).items():
-                for n_h, where in by_nh.items():
-                    notes.append(
-                        f"- {name}: {field_name} jumps at N_h = {n_h} near J/V = "
-                        + ", ".join(f"{w:.4f}" for w in where)
-                        + " (a change of solution branch between scan points)"
-                    )
-        lines.append("")
-        if notes:
-            lines += ["Suspected branch jumps (isolated large steps along J/V):", "", *notes, ""]
-        else:
-            lines += [
-                "Branch check: no isolated jump along J/V in "
-                + ", ".join(_JUMP_FIELDS)
-                + " on any scanned doping (each point is the lowest-energy converged root of several seeds).",
-                "",
-            ]
-        for name in paper.figures:
-            if name in res:
-                lines += [f"![{name}]({res[name]['file']})", ""]
-    path.write_text("\n".join(lines) + "\n")
-
-
-# ------------------------------------------------------------------ entry point
-
-
-def _git_revision() -> str | None:
-    from .mixd.solution import _git_revision as rev
-
-    return rev()
-
-
-def run(out_dir="jaxnickel-output", quick: bool = False, progress=print, *, figures=None) -> dict:
-    """Regenerate the papers' figures, ``summary.json`` and ``REPORT.md`` in ``out_dir``.
-
-    ``quick`` uses coarser scans (41 instead of 161 J/V points); ``progress(msg)``
-    is called before each figure (``None``: silent); ``figures`` optionally
-    restricts the run to some figure names (e.g. ``["fig2", "fig6"]``; the
-    paper-level extras such as ``"crossover"`` can be named too).
-    Returns the summary dict (also written to ``summary.json``).  Needs float64
-    (``jax.config.update("jax_enable_x64", True)``).
-    """
-    require_x64()
-    if progress is None:
-
-        def progress(msg):
-            return None
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    known = {name for p in PAPERS.values() for name in (*p.figures, *p.extras)}
-    if figures is not None:
-        unknown = sorted(set(figures) - known)
-        if unknown:
-            raise ValueError(f"unknown figure(s) {unknown}; available: {sorted(known)}")
-    ctx = Context(out_dir=out, quick=bool(quick), progress=progress)
-    t_start = time.perf_counter()
-    summary: dict = {
-        "jaxnickel_version": __version__,
-        "git_revision": _git_revision(),
-        "quick": bool(quick),
-        "jax_backend": jax.default_backend(),
-        "timings_s": {},
-    }
-    for key, paper in PAPERS.items():
-        res: dict = {"paper": paper.title, "common_params": {"t/V": T_OVER_V, "V": V}}
-        for name, fn in paper.figures.items():
-            if figures is not None and name not in figures:
-                continue
-            progress(f"[{key}] {name}: {(fn.__doc__ or '').strip().splitlines()[0]}")
-            t0 = time.perf_counter()
-            res[name] = fn(ctx)
-            summary["timings_s"][f"{key}.{name}"] = time.perf_counter() - t0
-        for name, fn in paper.extras.items():
-            # with a figure selection, only extras asked for or already computed by a figure
-            if figures is not None and name not in figures and f"{key}.{name}" not in ctx.cache:
-                continue
-            t0 = time.perf_counter()
-            res[name] = fn(ctx)
-            summary["timings_s"][f"{key}.{name}"] = time.perf_counter() - t0
-        if len(res) > 2:  # something of this paper was run
-            summary[key] = res
-
-    log = ctx.cache.get("solve_log", {})
-    data = [v for v in log.values() if v["role"] == "data"]
-    checks = [v for v in log.values() if v["role"] != "data"]
-    if "ladder_map" in ctx.cache:
-        summary["timings_s"]["ladder_scan (compile + solve)"] = ctx.cache["ladder_map"]["seconds"]
-    summary["convergence"] = {
-        "solves": sum(v["solves"] for v in data),
-        "not_converged": sum(v["not_converged"] for v in data),
-        "cross_check_solves": sum(v["solves"] for v in checks),
-        "cross_check_not_converged": sum(v["not_converged"] for v in checks),
-        "groups": log,
-    }
-    summary["seconds"] = time.perf_counter() - t_start
-    summary = _clean(summary)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
-    _write_report(summary, out / "REPORT.md")
-    progress(
-        f"wrote {out / 'summary.json'} and {out / 'REPORT.md'} in {summary['seconds']:.1f} s; "
-        f"{summary['convergence']['not_converged']} of {summary['convergence']['solves']} solves not converged"
-    )
-    return summary
-
-
-def _clean(x):
-    """JSON-ready copy: numpy scalars/arrays to Python, non-finite floats to ``None``."""
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    if isinstance(x, np.ndarray | jax.Array):
-        return _clean(np.asarray(x).tolist())
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
+PAPER = Paper(
+    key="mixd",
+    title="Borchia, Lange, Grusdt 2025: MixD+V bilayer, two-channel (sc BCS + cc BEC) mean-field theory "
+    "(papers/000_65ebf9cd3e273974)",
+    figures=MIXD_FIGURES,
+    report=_mixd_report,
+    extras={"crossover": mixd_crossover},
+    common_params={"t/V": T_OVER_V, "V": V},
+    branch_fields=_JUMP_FIELDS,
+)

@@ -1,0 +1,190 @@
+"""Regenerate the mean-field results of both papers, figure by figure: ``jaxnickel reproduce``.
+
+``run(out_dir, quick=False)`` writes one PNG per figure, ``summary.json`` (the
+key numbers, with the parameters that made them and a convergence count for
+every solve) and ``REPORT.md`` (the same as Markdown tables, next to the
+papers' own statements).
+
+Structure: a paper is a :class:`~jaxnickel.reproduce.common.Paper` (a title,
+an ordered mapping of figure name -> function, extras, and a Markdown report
+function) registered in :data:`PAPERS`; one module per paper:
+
+* :mod:`jaxnickel.reproduce.mixd`: paper 000 (MixD+V two-channel mean field).
+
+A figure function takes the shared :class:`~jaxnickel.reproduce.common.Context`
+(output folder, resolution, a cache of scans shared between figures) and
+returns a JSON-ready dict with at least ``file``, ``params``, ``solves`` and
+``not_converged``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import jax
+
+from .. import __version__
+from ..solvers import require_x64
+from . import mixd
+from .common import Context, Paper, clean_json, fmt_num, git_revision, lattice_text
+from .mixd import MIXD_FIGURES, mixd_crossover
+
+__all__ = ["run", "Context", "Paper", "PAPERS", "MIXD_FIGURES", "mixd_crossover"]
+
+#: the papers reproduced, in report order
+PAPERS: dict[str, Paper] = {
+    mixd.PAPER.key: mixd.PAPER,
+}
+
+
+def _write_report(summary: dict, path: Path) -> None:
+    lines = [
+        "# jaxnickel: reproduction of the papers' mean-field results",
+        "",
+        f"jaxnickel {summary['jaxnickel_version']}, git revision {summary['git_revision'] or 'unknown'}, "
+        f"{'quick' if summary['quick'] else 'full'} run, {summary['seconds']:.1f} s "
+        f"(JAX backend: {summary['jax_backend']}).",
+        "",
+    ]
+    conv = summary["convergence"]
+    lines += [
+        f"**Convergence: {conv['not_converged']} of {conv['solves']} solves behind the figures and numbers "
+        f"did not converge; cross-checks: {conv['cross_check_not_converged']} of {conv['cross_check_solves']} "
+        "reported not converged.**",
+        "",
+        "| solves | role | count | not converged |",
+        "|---|---|---|---|",
+    ]
+    for name, g in conv["groups"].items():
+        bad = g["not_converged"]
+        lines.append(f"| {name} | {g['role']} | {g['solves']} | {'**' + str(bad) + '**' if bad else bad} |")
+    lines.append("")
+    for key, paper in PAPERS.items():
+        res = summary.get(key)
+        if not res:
+            continue
+        lines += [f"## {paper.title}", ""]
+        lines += paper.report(res)
+        lines += [
+            "### Figures",
+            "",
+            "| figure | file | parameters | solves | not converged | max residual | branch jumps | seconds |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        notes: list[str] = []
+        for name in paper.figures:
+            if name not in res:
+                continue
+            r = res[name]
+            p = dict(r["params"])
+            p.pop("hartree", None)
+            ptxt = ", ".join(f"{k}={v}" for k, v in p.items())
+            lat_txt = lattice_text(r.get("lattice"))
+            resid = r.get("max_residual", r.get("solution", {}).get("residual"))
+            jumps = r.get("suspected_branch_jumps")
+            n_jumps = "n/a" if jumps is None else sum(len(v) for f in jumps.values() for v in f.values())
+            lines.append(
+                f"| {name} | [{r['file']}]({r['file']}) | {'; '.join(x for x in (lat_txt, ptxt) if x)} | {r['solves']} | "
+                f"{r['not_converged']} | {fmt_num(resid, '.1e')} | {n_jumps} | "
+                f"{summary['timings_s'].get(f'{key}.{name}', 0):.1f} |"
+            )
+            for field_name, by_nh in (jumps or {}).items():
+                for n_h, where in by_nh.items():
+                    notes.append(
+                        f"- {name}: {field_name} jumps at N_h = {n_h} near J/V = "
+                        + ", ".join(f"{w:.4f}" for w in where)
+                        + " (a change of solution branch between scan points)"
+                    )
+        lines.append("")
+        if notes:
+            lines += ["Suspected branch jumps (isolated large steps along J/V):", "", *notes, ""]
+        elif paper.branch_fields:
+            lines += [
+                "Branch check: no isolated jump along J/V in "
+                + ", ".join(paper.branch_fields)
+                + " on any scanned doping (each point is the lowest-energy converged root of several seeds).",
+                "",
+            ]
+        for name in paper.figures:
+            if name in res:
+                lines += [f"![{name}]({res[name]['file']})", ""]
+    path.write_text("\n".join(lines) + "\n")
+
+
+# ------------------------------------------------------------------ entry point
+
+
+def run(out_dir="jaxnickel-output", quick: bool = False, progress=print, *, figures=None) -> dict:
+    """Regenerate the papers' figures, ``summary.json`` and ``REPORT.md`` in ``out_dir``.
+
+    ``quick`` uses coarser scans (41 instead of 161 J/V points); ``progress(msg)``
+    is called before each figure (``None``: silent); ``figures`` optionally
+    restricts the run to some figure names (e.g. ``["fig2", "fig6"]``; the
+    paper-level extras such as ``"crossover"`` can be named too).
+    Returns the summary dict (also written to ``summary.json``).  Needs float64
+    (``jax.config.update("jax_enable_x64", True)``).
+    """
+    require_x64()
+    if progress is None:
+
+        def progress(msg):
+            return None
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    known = {name for p in PAPERS.values() for name in (*p.figures, *p.extras)}
+    if figures is not None:
+        unknown = sorted(set(figures) - known)
+        if unknown:
+            raise ValueError(f"unknown figure(s) {unknown}; available: {sorted(known)}")
+    ctx = Context(out_dir=out, quick=bool(quick), progress=progress)
+    t_start = time.perf_counter()
+    summary: dict = {
+        "jaxnickel_version": __version__,
+        "git_revision": git_revision(),
+        "quick": bool(quick),
+        "jax_backend": jax.default_backend(),
+        "timings_s": {},
+    }
+    for key, paper in PAPERS.items():
+        res: dict = {"paper": paper.title, "common_params": dict(paper.common_params)}
+        for name, fn in paper.figures.items():
+            if figures is not None and name not in figures:
+                continue
+            progress(f"[{key}] {name}: {(fn.__doc__ or '').strip().splitlines()[0]}")
+            t0 = time.perf_counter()
+            res[name] = fn(ctx)
+            summary["timings_s"][f"{key}.{name}"] = time.perf_counter() - t0
+        for name, fn in paper.extras.items():
+            # with a figure selection, only extras asked for or already computed by a figure
+            if figures is not None and name not in figures and f"{key}.{name}" not in ctx.cache:
+                continue
+            t0 = time.perf_counter()
+            res[name] = fn(ctx)
+            summary["timings_s"][f"{key}.{name}"] = time.perf_counter() - t0
+        if len(res) > 2:  # something of this paper was run
+            summary[key] = res
+
+    log = ctx.cache.get("solve_log", {})
+    data = [v for v in log.values() if v["role"] == "data"]
+    checks = [v for v in log.values() if v["role"] != "data"]
+    if "ladder_map" in ctx.cache:
+        summary["timings_s"]["ladder_scan (compile + solve)"] = ctx.cache["ladder_map"]["seconds"]
+    summary["convergence"] = {
+        "solves": sum(v["solves"] for v in data),
+        "not_converged": sum(v["not_converged"] for v in data),
+        "cross_check_solves": sum(v["solves"] for v in checks),
+        "cross_check_not_converged": sum(v["not_converged"] for v in checks),
+        "groups": log,
+    }
+    summary["seconds"] = time.perf_counter() - t_start
+    summary = clean_json(summary)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    _write_report(summary, out / "REPORT.md")
+    progress(
+        f"wrote {out / 'summary.json'} and {out / 'REPORT.md'} in {summary['seconds']:.1f} s; "
+        f"{summary['convergence']['not_converged']} of {summary['convergence']['solves']} solves not converged"
+    )
+    return summary
