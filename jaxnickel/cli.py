@@ -7,6 +7,8 @@ Subcommands
 ``jaxnickel fit DATA.csv``   fit the triplon model to gap data
 ``jaxnickel load FILE``      print a solution saved with ``--save``
 ``jaxnickel reproduce``      regenerate the paper's figures and a report
+``jaxnickel exact ...``      exact diagonalisation of the microscopic ladder, Eq. (1) of paper 000
+``jaxnickel dmrg ...``       DMRG of the same ladder (extra ``jaxnickel[dmrg]``), or regenerate the shipped data
 
 Bad input exits with code 2 and one line on stderr (no traceback); a solve that
 does not converge prints its result and exits with code 1.
@@ -133,6 +135,35 @@ def build_parser() -> argparse.ArgumentParser:
     ld = sub.add_parser("load", help="print a solution saved by `jaxnickel mixd --save`")
     ld.add_argument("file")
     ld.add_argument("--json", action="store_true")
+
+    for name in ("exact", "dmrg"):
+        what = "exact diagonalisation (Lanczos)" if name == "exact" else "DMRG (TeNPy, extra jaxnickel[dmrg])"
+        e = sub.add_parser(name, help=f"{what} of the microscopic MixD+V ladder, Eq. (1) of paper 000")
+        e.add_argument("--L", type=_int("L"), default=8 if name == "exact" else 30, help="rungs")
+        e.add_argument("--bc", default="open", help="open | periodic (default open)")
+        e.add_argument("--t", type=_finite_float("t"), default=0.1, help="hopping along the legs (default 0.1)")
+        e.add_argument("--J", type=_finite_float("J"), default=1.0, help="rung exchange J_perp (default 1)")
+        e.add_argument("--V", type=_finite_float("V"), default=1.0, help="rung repulsion V (default 1)")
+        e.add_argument("--holes", type=_int("holes"), default=2, help="holes, added alternately to the legs")
+        e.add_argument("--binding", action="store_true", help="also E_B = 2E(N_h-1) - E(N_h) - E(N_h-2)")
+        e.add_argument("--json", action="store_true", help="print one JSON object")
+        if name == "exact":
+            e.add_argument(
+                "--max-dimension",
+                type=_int("max-dimension"),
+                default=None,
+                help="refuse sectors larger than this (default 12e6, ~2.5 GB)",
+            )
+        else:
+            e.add_argument("--chi", default="32,64,128,256", help="bond dimensions, raised in turn (default 32..256)")
+            e.add_argument("--max-sweeps", type=_int("max-sweeps"), default=30, help="sweeps per bond dimension")
+            e.add_argument(
+                "--regenerate",
+                metavar="OUT.json",
+                default=None,
+                help="recompute the shipped L=30 reference data set into OUT.json (hours on 2 cores)",
+            )
+            e.add_argument("--points", default=None, help="with --regenerate: only these J values, e.g. 1.0,1.2")
 
     r = sub.add_parser("reproduce", help="regenerate the figures of the papers and a report")
     r.add_argument("--out", default="jaxnickel-output", help="output folder (default ./jaxnickel-output)")
@@ -409,6 +440,105 @@ def _cmd_reproduce(a) -> int:
     return 0
 
 
+def _ladder_model(a):
+    from .exact import LadderModel
+
+    if a.bc not in ("open", "periodic"):
+        raise ValueError(f"--bc must be 'open' or 'periodic', got {a.bc!r}")
+    if a.L < 2:
+        raise ValueError(f"--L must be >= 2 rungs, got {a.L}")
+    if not 0 <= a.holes <= 2 * a.L:
+        raise ValueError(f"--holes must be in [0, 2L] = [0, {2 * a.L}], got {a.holes}")
+    if a.binding and a.holes < 2:
+        raise ValueError(f"--binding needs --holes >= 2, got {a.holes}")
+    return LadderModel(a.L, a.t, a.J, a.V, a.bc)
+
+
+def _print_exact(d: dict, title: str) -> None:
+    print(
+        f"{title}: L={d['L']} ({d['bc']}), t={d['t']:g} J={d['J']:g} V={d['V']:g}, N_h={d['n_holes']} "
+        f"(holes per leg {d['holes_per_leg'][0]}/{d['holes_per_leg'][1]}, S^z={d['Sz']:g})"
+    )
+    rows = [
+        ("energy E", "energy"),
+        ("E + J L (relative)", "energy_relative"),
+        ("E - E_bg", "energy_minus_background"),
+        ("N_sc (both legs)", "N_sc"),
+        ("N_cc", "N_cc"),
+        ("(N_sc - 2 N_cc)/N_h", "sc_minus_2cc_fraction"),
+        ("E_B", "binding_energy"),
+    ]
+    for label, key in rows:
+        if key in d:
+            print(f"  {label:<22s} {d[key]: .12g}")
+    for key in ("dimension", "method", "chi", "max_truncation_error", "energy_change_last_stage", "engine"):
+        if key in d:
+            print(f"  {key:<22s} {d[key]}")
+
+
+def _cmd_exact(a) -> int:
+    from .exact import MAX_DIMENSION, binding_energy, ground_state
+
+    model = _ladder_model(a)
+    kw = {"max_dimension": MAX_DIMENSION if a.max_dimension is None else a.max_dimension}
+    if a.binding:
+        b = binding_energy(model, a.holes, **kw)
+        d = b["results"][a.holes].summary()
+        d["binding_energy"] = b["binding_energy"]
+        d["energies_by_holes"] = {str(k): v for k, v in b["energies"].items()}
+    else:
+        d = ground_state(model, a.holes, **kw).summary()
+    if a.json:
+        print(json.dumps(d))
+    else:
+        _print_exact(d, "exact diagonalisation")
+    return 0
+
+
+def _cmd_dmrg(a) -> int:
+    from .exact import dmrg
+
+    if not dmrg.tenpy_available():
+        raise _UsageError(dmrg.DMRG_EXTRA_HINT)
+    try:
+        chis = [int(c) for c in a.chi.split(",")]
+    except ValueError:
+        raise ValueError(f"--chi must be comma-separated integers, got {a.chi!r}") from None
+    if not chis or min(chis) < 1:
+        raise ValueError(f"--chi must be bond dimensions >= 1, got {a.chi!r}")
+    if a.regenerate:
+        from .exact import reference
+
+        points = None
+        if a.points:
+            try:
+                points = [float(x) for x in a.points.split(",")]
+            except ValueError:
+                raise ValueError(f"--points must be comma-separated J values, got {a.points!r}") from None
+        reference.regenerate(a.regenerate, J_values=points, progress=lambda m: print(m, flush=True))
+        return 0
+    model = _ladder_model(a)
+    if a.binding:
+        res = {
+            n: dmrg.run_dmrg(model, n, chis=chis, max_sweeps=a.max_sweeps) for n in (a.holes - 2, a.holes - 1, a.holes)
+        }
+        d = res[a.holes].summary()
+        d["binding_energy"] = 2 * res[a.holes - 1].energy - res[a.holes].energy - res[a.holes - 2].energy
+        d["energies_by_holes"] = {str(k): r.energy for k, r in res.items()}
+    else:
+        d = dmrg.run_dmrg(model, a.holes, chis=chis, max_sweeps=a.max_sweeps).summary()
+    if a.json:
+        print(json.dumps(d))
+    else:
+        _print_exact(d, "DMRG")
+        for s in d["stages"]:
+            print(
+                f"    chi={s['chi']:<5d} E={s['energy']:.12f} trunc.err={s['max_truncation_error']:.2e} "
+                f"sweeps={s['sweeps']} ({s['seconds']:.1f} s)"
+            )
+    return 0
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     try:
@@ -419,6 +549,8 @@ def main(argv=None) -> int:
             "fit": _cmd_fit,
             "load": _cmd_load,
             "reproduce": _cmd_reproduce,
+            "exact": _cmd_exact,
+            "dmrg": _cmd_dmrg,
         }[a.command]
         return cmd(a)
     except _UsageError as e:
