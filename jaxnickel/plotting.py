@@ -271,6 +271,7 @@ def plot_crossover_map(
     curves: Mapping[str, tuple] | None = None,
     hlines: Sequence[tuple[float, str]] = (),
     legend_loc: str = "upper left",
+    markers: Mapping[str, tuple] | None = None,
 ):
     """Colour map of a signed quantity ``z[i, j]`` at ``(x[j], y[i])``.
 
@@ -278,7 +279,9 @@ def plot_crossover_map(
     ``max|z|``); ``zero_contour`` draws the sign change (the crossover line) in
     black (interpolated between grid points); ``converged`` (same shape as ``z``) marks failed points with a red
     cross; ``curves`` maps a legend label to ``(x, y)`` points to overlay (e.g.
-    root-solved crossover points); ``hlines`` draws dashed cuts ``(y, label)``.
+    root-solved crossover points); ``hlines`` draws dashed cuts ``(y, label)``;
+    ``markers`` maps a legend label to ``(x, y, z)`` points drawn as crosses in the
+    map's colour code (e.g. DMRG values on top of the mean-field map).
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -299,6 +302,20 @@ def plot_crossover_map(
         ax.axhline(yv, color="0.15", ls="--", lw=1.0, label=label)
     for i, (label, (cx, cy)) in enumerate((curves or {}).items()):
         ax.plot(cx, cy, "o", color=f"C{(i + 2) % 10}", mec="k", ms=5, label=label)
+    for label, (mx, my, mz) in (markers or {}).items():
+        ax.scatter(
+            mx,
+            my,
+            c=mz,
+            cmap=DIVERGING_CMAP,
+            norm=Normalize(-vlim, vlim),
+            marker="X",
+            s=90,
+            edgecolors="k",
+            linewidths=0.9,
+            zorder=4,
+            label=label,
+        )
     if converged is not None:
         bad = ~np.asarray(converged, dtype=bool)
         if bad.any():
@@ -328,13 +345,16 @@ def plot_scan(
     vlines: Sequence[tuple[float, str]] = (),
     zero_line: bool = False,
     legend_loc: str = "best",
+    markers: Mapping[str, tuple] | None = None,
 ):
     """Curves ``series[label](x)`` vs a scanned parameter (default ``J/V``).
 
     ``styles[label]`` are extra ``Axes.plot`` keywords; ``converged`` (shape of
     ``x``) marks non-converged points with red crosses on every curve;
     ``vlines`` draws dotted vertical markers ``(x, label)`` (e.g. a crossover);
-    ``legend_loc`` is a matplotlib location or ``"below"`` (under the axes).
+    ``legend_loc`` is a matplotlib location or ``"below"`` (under the axes);
+    ``markers[label] = (x, y)`` or ``(x, y, style)`` adds points (e.g. DMRG values;
+    default black crosses).
     """
     x = np.asarray(x, dtype=float)
     fig, ax = _axes(ax, size=(6.4, 5.4) if legend_loc == "below" else (5.8, 4.4))
@@ -349,6 +369,14 @@ def plot_scan(
             ax.plot(x[bad], y[bad], "x", color="red", ms=7)
     if bad is not None and bad.any():
         ax.plot([], [], "x", color="red", label=f"not converged ({int(bad.sum())})")
+    for label, (mx, my, *style) in (markers or {}).items():
+        ax.plot(
+            mx,
+            my,
+            ls="none",
+            label=label,
+            **{"marker": "x", "color": "k", "ms": 8, "mew": 1.8, **(style[0] if style else {})},
+        )
     for i, (xv, label) in enumerate(vlines):
         ax.axvline(xv, color=("0.2", "C4", "C5", "C6")[i % 4], ls=":", lw=1.3, label=label)
     ax.set_xlim(x.min(), x.max())

@@ -108,15 +108,20 @@ def load_reference(path=None) -> DMRGReference:
     return DMRGReference(meta=d["meta"], records=d["records"])
 
 
-def regenerate(path, *, J_values=None, n_holes=None, chis=None, max_sweeps=None, progress=print) -> DMRGReference:
+def regenerate(
+    path, *, J_values=None, n_holes=None, chis=None, max_sweeps=None, L=None, progress=print
+) -> DMRGReference:
     """Recompute the reference points by DMRG and merge them into ``path`` (created if missing).
 
-    Defaults: every point of :data:`REFERENCE_GRID`.  Each finished point is written
-    at once.  Needs the extra ``jaxnickel[dmrg]``.
+    Defaults: every point of :data:`REFERENCE_GRID` (``L`` may be overridden for a
+    smaller test set; a file holds one ``L``).  Each finished point is written at
+    once.  Needs the extra ``jaxnickel[dmrg]``.
     """
     from . import dmrg
 
-    g = REFERENCE_GRID
+    g = dict(REFERENCE_GRID)
+    if L is not None:
+        g["L"] = int(L)
     J_values = tuple(g["J"] if J_values is None else J_values)
     n_holes = tuple(g["n_holes"] if n_holes is None else n_holes)
     chis = tuple(g["chis"] if chis is None else chis)
@@ -124,6 +129,8 @@ def regenerate(path, *, J_values=None, n_holes=None, chis=None, max_sweeps=None,
     path = Path(path)
     if path.exists():
         ref = load_reference(path)
+        if ref.meta.get("L") not in (None, g["L"]):
+            raise ValueError(f"{path} holds L = {ref.meta['L']}, cannot add L = {g['L']}")
     else:
         ref = DMRGReference(meta={}, records=[])
     ref.meta.update(

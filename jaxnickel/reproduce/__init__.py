@@ -9,7 +9,11 @@ Structure: a paper is a :class:`~jaxnickel.reproduce.common.Paper` (a title,
 an ordered mapping of figure name -> function, extras, and a Markdown report
 function) registered in :data:`PAPERS`; one module per paper:
 
-* :mod:`jaxnickel.reproduce.mixd`: paper 000 (MixD+V two-channel mean field).
+* :mod:`jaxnickel.reproduce.mixd`: paper 000 (MixD+V two-channel mean field);
+  :mod:`jaxnickel.reproduce.mixd_extra` adds three MixD figures the paper does not
+  have (2D crossover map, O_BCS finite-size convergence, dE_B/dJ by autodiff).
+* :mod:`jaxnickel.reproduce.triplon`: paper 001 (triplon-mediated two-band s+-
+  pairing: Figs. 2-4, plus Delta(T) and T_c(lambda) figures and key numbers).
 
 A figure function takes the shared :class:`~jaxnickel.reproduce.common.Context`
 (output folder, resolution, a cache of scans shared between figures) and
@@ -19,6 +23,7 @@ returns a JSON-ready dict with at least ``file``, ``params``, ``solves`` and
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -27,15 +32,29 @@ import jax
 
 from .. import __version__
 from ..solvers import require_x64
-from . import mixd
+from . import mixd, mixd_extra, triplon
 from .common import Context, Paper, clean_json, fmt_num, git_revision, lattice_text
 from .mixd import MIXD_FIGURES, mixd_crossover
+
+
+def _mixd_report_with_extras(res: dict) -> list[str]:
+    """Paper 000's report section followed by the three extra MixD figures' numbers."""
+    return mixd.PAPER.report(res) + mixd_extra.extra_report(res)
+
+
+#: paper 000 with the MixD figures the paper does not have (:mod:`jaxnickel.reproduce.mixd_extra`)
+MIXD_PAPER = dataclasses.replace(
+    mixd.PAPER,
+    figures={**mixd.PAPER.figures, **mixd_extra.EXTRA_FIGURES},
+    report=_mixd_report_with_extras,
+)
 
 __all__ = ["run", "Context", "Paper", "PAPERS", "MIXD_FIGURES", "mixd_crossover"]
 
 #: the papers reproduced, in report order
 PAPERS: dict[str, Paper] = {
-    mixd.PAPER.key: mixd.PAPER,
+    MIXD_PAPER.key: MIXD_PAPER,
+    triplon.PAPER.key: triplon.PAPER,
 }
 
 

@@ -32,7 +32,7 @@ from ..lattice import Ladder, Square
 from ..mixd import MixDParams, solve, solve_jax
 from .common import Context, Paper, check_solves, fmt_num
 
-__all__ = ["MIXD_FIGURES", "PAPER", "ladder_map", "mixd_crossover"]
+__all__ = ["MIXD_FIGURES", "PAPER", "ladder_map", "mixd_crossover", "dmrg_comparison"]
 
 #: the paper's statement the crossover numbers are compared with
 PAPER_CROSSOVER = "crossover around J/V ~ 1.2 (paper 000, Sec. III, Fig. 6 discussion, L = 30, delta = 8/30)"
@@ -324,6 +324,91 @@ def _scan_entry(path: Path, conv, extra: dict, quality: dict, n_j: int, n_holes)
     }
 
 
+# ------------------------------------------------------------------ DMRG markers (jaxnickel.exact)
+
+#: the observables compared with DMRG: (mean-field scan field, DMRG field)
+_DMRG_COMPARED = (
+    ("sc_minus_2cc_fraction", "sc_minus_2cc_fraction"),
+    ("energy", "energy_relative"),
+    ("energy_minus_background", "energy_minus_background"),
+)
+
+
+def dmrg_comparison(ctx: Context) -> dict:
+    """DMRG of the microscopic ladder (shipped data) vs the mean field at the same points (cached).
+
+    The mean-field values are read off the ladder scan (the DMRG ``J/V`` lie on its
+    grid; linear interpolation otherwise).  Returns ``{"available": False, ...}``
+    when the data file is missing.
+    """
+
+    def make():
+        from ..exact.reference import REFERENCE_FILE, load_reference
+
+        try:
+            ref = load_reference()
+        except FileNotFoundError:
+            return {"available": False, "note": f"no DMRG data file {REFERENCE_FILE} in jaxnickel/datasets"}
+        scan = ladder_map(ctx)
+        out = {
+            "available": True,
+            "source": f"jaxnickel/datasets/{REFERENCE_FILE}",
+            "meta": ref.meta,
+            "mean_field": f"fixed point on the periodic ladder L={LADDER_L} (the Fig. 3-6 scan)",
+            "rows": [],
+        }
+        for n_h in sorted({r["n_holes"] for r in ref.records}):
+            t = ref.table(n_h)
+            in_scan = n_h in scan["n_holes"]
+            for i, J in enumerate(t["J"]):
+                row = {
+                    "n_holes": n_h,
+                    "J_over_V": float(J),
+                    "chi": int(t["chi"][i]),
+                    "max_truncation_error": float(t["max_truncation_error"][i]),
+                    "energy_change_last_chi": float(t["energy_change_last_stage"][i]),
+                }
+                for mf_key, dm_key in _DMRG_COMPARED:
+                    row[f"dmrg_{dm_key}"] = float(t[dm_key][i])
+                    if in_scan:
+                        row[f"mf_{dm_key}"] = float(np.interp(J, scan["J"], _row(scan, n_h)[mf_key]))
+                out["rows"].append(row)
+        b = ref.binding_energies(N_H_FIG5)
+        row5 = _row(scan, N_H_FIG5)
+        out["binding"] = [
+            {
+                "n_holes": N_H_FIG5,
+                "J_over_V": float(J),
+                "dmrg_binding_energy": float(eb),
+                "mf_binding_energy": float(np.interp(J, scan["J"], row5["binding_energy"])),
+                "mf_2abs_delta_kstar": float(np.interp(J, scan["J"], 2 * np.abs(row5["delta_at_kmin"]))),
+            }
+            for J, eb in zip(b["J"], b["binding_energy"], strict=True)
+        ]
+        dev = {}
+        for _, dm_key in _DMRG_COMPARED:
+            d = [r[f"mf_{dm_key}"] - r[f"dmrg_{dm_key}"] for r in out["rows"] if f"mf_{dm_key}" in r]
+            if d:
+                dev[dm_key] = float(np.max(np.abs(d)))
+        d = [r["mf_binding_energy"] - r["dmrg_binding_energy"] for r in out["binding"]]
+        if d:
+            dev["binding_energy"] = float(np.max(np.abs(d)))
+        out["max_abs_deviation"] = dev
+        return out
+
+    return ctx.cached("mixd.dmrg", make)
+
+
+def _dmrg_points(ctx: Context, n_h: int, key: str):
+    """``(J, values)`` of a DMRG observable at ``n_h`` (empty arrays without data)."""
+    d = dmrg_comparison(ctx)
+    rows = [r for r in d.get("rows", []) if r["n_holes"] == n_h]
+    return np.array([r["J_over_V"] for r in rows]), np.array([r[f"dmrg_{key}"] for r in rows])
+
+
+_DMRG_LABEL = f"DMRG, Eq. (1), L={LADDER_L} open"
+
+
 def fig3(ctx: Context) -> dict:
     """Fig. 3: (N_sc - 2 N_cc)/N_h over J/V and doping (ladder L = 30), with the section at N_h = 8."""
     scan = ladder_map(ctx)
@@ -344,6 +429,7 @@ def fig3(ctx: Context) -> dict:
         curves={"sign change (root-solved)": ([c["J_over_V"] for c in line], [c["doping"] for c in line])},
         hlines=[(d8, rf"section $\delta$ = {N_H_SECTION}/{LADDER_L}")],
         legend_loc="lower right",
+        markers=_fig3_markers(ctx),
     )
     ax_map.set_ylabel(r"doping $\delta = N_h/L$")
     y = row["sc_minus_2cc_fraction"]
@@ -359,6 +445,9 @@ def fig3(ctx: Context) -> dict:
         vlines=[] if jc is None else [(jc, f"sign change, J/V = {jc:.4f}")],
         zero_line=True,
         legend_loc="upper right",
+        markers={_DMRG_LABEL: _dmrg_points(ctx, N_H_SECTION, "sc_minus_2cc_fraction")}
+        if dmrg_comparison(ctx)["available"]
+        else None,
     )
     every = max(1, len(y) // 40)  # the colour code of the map, on at most ~40 points
     ax_cut.scatter(
@@ -389,6 +478,20 @@ def fig3(ctx: Context) -> dict:
     )
 
 
+def _fig3_markers(ctx: Context):
+    d = dmrg_comparison(ctx)
+    if not d["available"]:
+        return None
+    rows = [r for r in d["rows"] if r["n_holes"] % 2 == 0]
+    return {
+        f"{_DMRG_LABEL} (colour = value)": (
+            [r["J_over_V"] for r in rows],
+            [r["n_holes"] / LADDER_L for r in rows],
+            [r["dmrg_sc_minus_2cc_fraction"] for r in rows],
+        )
+    }
+
+
 def fig4(ctx: Context) -> dict:
     """Fig. 4: E and E - E_bg vs J/V at delta = 8/30 (L = 30)."""
     row = _row(ladder_map(ctx), N_H_SECTION)
@@ -402,6 +505,7 @@ def fig4(ctx: Context) -> dict:
         ax=a,
         converged=row["converged"],
         legend_loc="upper left",
+        markers=_dmrg_markers(ctx, N_H_SECTION, "energy_relative", r"$E + J L$ (from rung singlets)"),
     )
     jp.plot_scan(
         row["J"],
@@ -411,6 +515,7 @@ def fig4(ctx: Context) -> dict:
         ax=b,
         styles={r"$E - E_{bg}$ (mean field)": {"color": "C1"}},
         converged=row["converged"],
+        markers=_dmrg_markers(ctx, N_H_SECTION, "energy_minus_background"),
     )
     path = jp.save_figure(fig, ctx.path("mixd_fig4_energy.png"))
     i_min = int(np.argmin(row["energy_minus_background"]))
@@ -419,6 +524,12 @@ def fig4(ctx: Context) -> dict:
         "E_minus_Ebg_min": {"J_over_V": float(row["J"][i_min]), "value": float(row["energy_minus_background"][i_min])},
     }
     return _scan_entry(path, row["converged"], extra, _quality(row), ctx.n_j, N_H_SECTION)
+
+
+def _dmrg_markers(ctx: Context, n_h: int, key: str, what: str = ""):
+    if not dmrg_comparison(ctx)["available"]:
+        return None
+    return {_DMRG_LABEL + (f": {what}" if what else ""): _dmrg_points(ctx, n_h, key)}
 
 
 def fig5(ctx: Context) -> dict:
@@ -444,6 +555,7 @@ def fig5(ctx: Context) -> dict:
         },
         converged=row["converged"],
         legend_loc="below",
+        markers=_fig5_markers(ctx),
         path=(path := ctx.path("mixd_fig5_binding_energy.png")),
     )
     ratio = row["binding_energy"] / np.where(row["delta_at_kmin"] != 0, 2.0 * np.abs(row["delta_at_kmin"]), np.nan)
@@ -454,6 +566,18 @@ def fig5(ctx: Context) -> dict:
         "E_B_over_2abs_delta_kstar": {"J_min": float(ratio[0]), "J_max": float(ratio[-1])},
     }
     return _scan_entry(path, row["converged"], extra, _quality(row), ctx.n_j, N_H_FIG5)
+
+
+def _fig5_markers(ctx: Context):
+    d = dmrg_comparison(ctx)
+    if not d["available"] or not d["binding"]:
+        return None
+    return {
+        rf"{_DMRG_LABEL}: $E_B = 2E_{{{N_H_FIG5 - 1}}} - E_{{{N_H_FIG5}}} - E_{{{N_H_FIG5 - 2}}}$": (
+            [r["J_over_V"] for r in d["binding"]],
+            [r["dmrg_binding_energy"] / V for r in d["binding"]],
+        )
+    }
 
 
 def fig6(ctx: Context) -> dict:
@@ -500,6 +624,44 @@ MIXD_FIGURES: dict[str, Callable[[Context], dict]] = {
 # ------------------------------------------------------------------ report
 
 
+def _dmrg_report(d: dict | None) -> list[str]:
+    if not d:
+        return []
+    if not d["available"]:
+        return ["### Mean field vs DMRG", "", f"Not drawn: {d['note']}.", ""]
+    m = d["meta"]
+    lines = [
+        f"### Mean field vs DMRG of the microscopic ladder (Figs. 3-5 markers; L = {m['L']}, t/V = {m['t']})",
+        "",
+        f"DMRG: {m['engine']}, bond dimensions {m['chis']}, {m['bc']} legs, holes {m['holes']} "
+        f"(data: `{d['source']}`, regenerate with `{m['command']}`). Mean field: {d['mean_field']}. "
+        "Energies relative to the undoped rung-singlet ladder (E + J L for DMRG).",
+        "",
+        "| N_h | J/V | (N_sc-2N_cc)/N_h MF | DMRG | E MF | E DMRG | E-E_bg MF | E-E_bg DMRG | chi | trunc. err. | dE (last chi) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in d["rows"]:
+        if r["n_holes"] % 2:
+            continue
+        lines.append(
+            f"| {r['n_holes']} | {r['J_over_V']:.2f} | {fmt_num(r.get('mf_sc_minus_2cc_fraction'), '.4f')} | "
+            f"{r['dmrg_sc_minus_2cc_fraction']:.4f} | {fmt_num(r.get('mf_energy_relative'), '.4f')} | "
+            f"{r['dmrg_energy_relative']:.4f} | {fmt_num(r.get('mf_energy_minus_background'), '.4f')} | "
+            f"{r['dmrg_energy_minus_background']:.4f} | {r['chi']} | {r['max_truncation_error']:.1e} | "
+            f"{r['energy_change_last_chi']:.1e} |"
+        )
+    if d["binding"]:
+        lines += ["", "| J/V | E_B DMRG (N_h = 14) | E_B = 2 min E_k MF | 2 abs(Delta(k*)) MF |", "|---|---|---|---|"]
+        for r in d["binding"]:
+            lines.append(
+                f"| {r['J_over_V']:.2f} | {r['dmrg_binding_energy']:.4f} | {r['mf_binding_energy']:.4f} | "
+                f"{r['mf_2abs_delta_kstar']:.4f} |"
+            )
+    dev = ", ".join(f"{k} {v:.3g}" for k, v in d["max_abs_deviation"].items())
+    lines += ["", f"Largest |MF - DMRG| over these points: {dev} (units of V). See docs/exact_comparison.md.", ""]
+    return lines
+
+
 def _mixd_report(res: dict) -> list[str]:
     lines = []
     c = res.get("crossover")
@@ -529,6 +691,7 @@ def _mixd_report(res: dict) -> list[str]:
             lines.append(f"| {r['n_holes']} | {r['doping']:.4f} | {fmt_num(r.get('J_over_V'), '.5f')} |")
         lines.append("")
 
+    lines += _dmrg_report(res.get("dmrg_comparison"))
     sq = [(n, res[n]) for n in ("fig2", "fig7") if n in res]
     if sq:
         lines += [
@@ -590,7 +753,7 @@ PAPER = Paper(
     "(papers/000_65ebf9cd3e273974)",
     figures=MIXD_FIGURES,
     report=_mixd_report,
-    extras={"crossover": mixd_crossover},
+    extras={"crossover": mixd_crossover, "dmrg_comparison": dmrg_comparison},
     common_params={"t/V": T_OVER_V, "V": V},
     branch_fields=_JUMP_FIELDS,
 )
