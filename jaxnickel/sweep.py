@@ -1,0 +1,1222 @@
+r"""Parameter scans as one compiled program: chunked, with progress, warm starts and sharding.
+
+A *sweep* evaluates a pure JAX function of scalar parameters,
+
+    out = fn(**point)        (a pytree / ``equinox.Module`` of arrays),
+
+at every point of a parameter grid and returns the results as a labelled
+:class:`SweepResult` (NumPy arrays with named dimensions, coordinates and metadata).
+
+API
+---
+``sweep(fn, grid, *, fixed=None, mode="product", chunk_size=None, progress=False,
+warm_start=None, warm_fallback=True, devices=None, fields=None, batching="vmap",
+attrs=None, warn=True) -> SweepResult``
+
+* ``grid``: ordered mapping ``name -> 1-D array``.  ``mode="product"`` scans the outer
+  product (the result has shape ``tuple(len(v) for v in grid.values())``, C order, the
+  first name slowest); ``mode="zip"`` scans a *list of points*: all arrays have the same
+  length ``n`` and point ``i`` is ``{name: grid[name][i]}``; the result has the single
+  dimension ``"point"`` and every parameter is a coordinate along it.
+* ``fixed``: mapping ``name -> scalar`` of parameters held fixed.  They are passed to
+  ``fn`` as *traced* scalars (one compiled program serves every value) and recorded in
+  ``attrs["fixed"]``.
+* ``fields``: names of the output leaves to keep (default: all).  Leaves are named by
+  their pytree path: ``"energy"`` for an attribute / dict key, ``"params.t"`` for a
+  nested one; a prefix selects a whole subtree (``"params"``).  Unused outputs are
+  removed by XLA (dead-code elimination), so a selection also saves work.  A leaf named
+  ``"converged"`` is always kept: convergence is reported, never hidden.
+* ``chunk_size``: points per compiled call (default: all points in one call).  The
+  flattened grid is padded to a multiple of the chunk size by repeating its last point
+  (a valid parameter point: padding never produces NaNs); padded results are dropped.
+  Every chunk has the same shape, so all chunks run the **same compiled executable**: it
+  is built once ahead of time (``jax.jit(...).lower(...).compile()``; the executable
+  refuses other shapes instead of recompiling) and kept in a small cache keyed by
+  ``fn`` and the static structure of the scan, so a second identical sweep does not
+  compile again.  ``attrs["traces"]`` counts how often ``fn`` was traced by this call.
+* ``progress``: ``True`` prints one line per chunk to stderr; a callable receives a
+  :class:`SweepProgress` after every chunk.  Chunks are pipelined: chunk ``i + 1`` is
+  dispatched before chunk ``i`` is copied to the host.
+* ``devices``: the devices to spread each chunk over (default ``jax.local_devices()``;
+  an int ``n`` takes the first ``n``).  With more than one device the batch axis of a
+  chunk is sharded over a 1-D :class:`jax.sharding.Mesh` with axis ``"batch"``: inputs
+  and outputs carry ``NamedSharding(mesh, PartitionSpec("batch"))`` and the jitted
+  program is partitioned along that axis by XLA (every device solves its slice; the
+  fixed parameters are replicated).  The chunk size is rounded up to a multiple of the
+  device count.  An iterative solver vmapped over a chunk runs until its slowest point
+  has converged, and when the chunk is sharded the loop's stopping test is combined over
+  the devices, so they iterate in lockstep (one small all-reduce per iteration).
+  ``jax.shard_map`` would let each device stop on its own, but lineax (used by the
+  optimistix root finders of both models) fails under it (lineax issue #185).
+* ``batching``: ``"vmap"`` (default) vectorises a chunk with :func:`jax.vmap`;
+  ``"map"`` runs its points one after the other inside the same compiled program
+  (:func:`jax.lax.map`): same results, no vmap of ``while`` loops (all points of a vmapped
+  chunk iterate until the slowest has converged), lower memory.
+* ``warm_start``: the name of one dimension to scan *sequentially*.  The grid is split
+  into lines along that dimension; within a compiled chunk the lines are vmapped and each
+  line runs a :func:`jax.lax.scan` in which point ``j`` is solved with
+  ``fn(init=out_{j-1}, **point_j)`` (the first point of a line with ``init=None``, a cold
+  start).  ``fn`` must therefore accept an ``init`` keyword.  Chunks and shards then count
+  lines, not points.
+* ``warm_fallback`` (default ``True``; needs a scalar ``converged`` output): where a
+  warm-started solve fails, the point is solved again from a cold start (``init=None``)
+  and the line continues from that solution; the field ``"warm_start_failed"`` marks
+  those points and ``attrs["warm_start_failed"]`` counts them.  Under ``batching="vmap"``
+  the fallback is a ``lax.cond`` that vmap turns into a select: the cold solve runs for
+  every point of the line, so a warm sweep costs about a cold sweep plus the warm solves.
+  With ``batching="map"`` only the failed points pay for it.  Whether or not it is on, a
+  failed point is never the start of the next one: the line continues from the last
+  converged solution.
+
+Warm starts: when to use them
+-----------------------------
+A cold start (the solvers' own seeds at every point) finds the lowest-energy root the
+seeds reach, independently at every point: the right default, and the points are
+independent, so they vectorise and shard freely.  A warm start instead *follows one
+branch* of solutions along the scanned axis.  It is more robust where the cold seeds
+miss the basin (e.g. near a crossover where one seed family stops converging, or on a
+large lattice where cold seeding is expensive), and it is the tool for tracking a
+metastable branch or a hysteresis loop; it needs Newton steps only for the small change
+between neighbouring points.  Its limits: the points of a line are sequential (less
+parallelism); a line stays on the branch it started on even after another branch has
+become lower in energy; and Newton's method has a finite basin.  The MixD fixed point
+(undamped Newton) is a case in point: on the L = 30 ladder a warm start from J/V = 0.5
+to 0.6 or 0.7 diverges in the BCS regime, while steps of 0.1 converge from J/V = 0.8 on
+(benchmarks/results/bench_sweep_cpu.md).  The cold fallback (``warm_fallback=True``)
+keeps such a sweep correct, but at those points it is a cold sweep.  Use fine steps,
+watch ``warm_start_failed`` and compare with a cold sweep where it matters.
+
+Results
+-------
+:class:`SweepResult` holds ``dims`` (scanned names, in order), ``coords`` (name -> 1-D
+NumPy array), ``data`` (field -> NumPy array of shape ``grid shape + field shape``) and
+``attrs`` (fixed parameters, model description, package version, git revision, JAX
+version / backend / devices, chunking, timing and convergence counts).  If a
+``converged`` field exists, :attr:`SweepResult.not_converged` counts the failures,
+``attrs["not_converged"]`` records them and a :class:`SweepConvergenceWarning` is issued.
+``save(path)`` / ``SweepResult.load(path)`` use one ``.npz`` file (arrays + a JSON
+metadata entry); ``sel(J=1.2)`` picks the nearest grid point(s).
+
+Model wrappers
+--------------
+* :func:`mixd_sweep` -- the MixD+V ground state (:func:`jaxnickel.mixd.solve_jax`, paper
+  000) over any of ``t, J, V, epsilon, n_holes``; returns the scalar observables of
+  :class:`~jaxnickel.mixd.MixDSolution`.
+* :func:`triplon_sweep` -- the two-band s+- state (:func:`jaxnickel.triplon.solve_jax`,
+  paper 001) over any of the pairing, band or :func:`~jaxnickel.triplon.make_params`
+  parameters (``n_c``, ``lam``); returns the free energy, channel, gap ratio, linearised
+  eigenvalues, convergence and the Fermi-surface gaps.
+
+Any argument given as a 1-D array is scanned (a dimension); a scalar is fixed.
+
+Example::
+
+    import jax; jax.config.update("jax_enable_x64", True)
+    import numpy as np
+    from jaxnickel import Ladder
+    from jaxnickel.sweep import mixd_sweep
+
+    res = mixd_sweep(Ladder(30), t=0.1, V=1.0, J=np.linspace(0.5, 2.5, 21),
+                     n_holes=np.arange(2.0, 29.0, 2.0), chunk_size=64, progress=True)
+    res["sc_minus_2cc_fraction"].shape     # (21, 14): dims ("J", "n_holes")
+    res.sel(J=1.2, n_holes=8)["energy"]
+    res.save("fig3.npz")
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import functools
+import inspect
+import json
+import math
+import sys
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+__all__ = [
+    "sweep",
+    "mixd_sweep",
+    "triplon_sweep",
+    "SweepResult",
+    "SweepProgress",
+    "SweepConvergenceWarning",
+    "clear_cache",
+    "FILE_FORMAT",
+    "MODES",
+    "BATCHING",
+    "TRIPLON_FIELDS",
+]
+
+FILE_FORMAT = "jaxnickel-sweep/1"
+MODES = ("product", "zip")
+BATCHING = ("vmap", "map")
+BATCH_AXIS = "batch"
+POINT_DIM = "point"
+#: output field of a warm-started sweep: True where the warm solve failed and the cold fallback ran
+FALLBACK_FIELD = "warm_start_failed"
+
+
+class SweepConvergenceWarning(RuntimeWarning):
+    """Some points of a sweep did not converge (see :attr:`SweepResult.not_converged`)."""
+
+
+class SweepProgress(NamedTuple):
+    """Passed to a ``progress`` callable after each chunk."""
+
+    chunk: int  #: chunks done (1-based)
+    n_chunks: int
+    points_done: int  #: grid points done (padding excluded)
+    n_points: int
+    elapsed_s: float  #: seconds since the sweep started (compilation included)
+    eta_s: float  #: estimated seconds left (from the run time per point so far)
+    not_converged: int | None  #: failures so far (None when there is no ``converged`` field)
+
+
+# ====================================================================== result
+
+
+def _jsonable(x):
+    if isinstance(x, Mapping):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, np.bool_ | bool):
+        return bool(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.floating | float):
+        return float(x)
+    if x is None or isinstance(x, str | int):
+        return x
+    try:
+        return float(np.asarray(x))
+    except (TypeError, ValueError):
+        return str(x)
+
+
+@dataclasses.dataclass
+class SweepResult:
+    """Labelled result of a sweep.
+
+    * ``dims``: names of the scanned dimensions, in order (``("point",)`` for a zip sweep).
+    * ``coords``: name -> 1-D NumPy array.  A name in ``dims`` labels that dimension; in a
+      zip sweep the parameters are coordinates along ``"point"``.
+    * ``data``: field -> NumPy array of shape ``self.shape + field shape``.
+    * ``attrs``: JSON-ready metadata (fixed parameters, model, versions, devices, timing,
+      ``n_points`` and ``not_converged``).
+    """
+
+    dims: tuple[str, ...]
+    coords: dict[str, np.ndarray]
+    data: dict[str, np.ndarray]
+    attrs: dict = dataclasses.field(default_factory=dict)
+
+    # ------------------------------------------------------------ access
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Grid shape (one entry per dimension)."""
+        if self.dims == (POINT_DIM,) and POINT_DIM not in self.coords:
+            return (len(next(iter(self.coords.values()))),)
+        return tuple(len(self.coords[d]) for d in self.dims)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(self.data)
+
+    def __getitem__(self, field: str) -> np.ndarray:
+        try:
+            return self.data[field]
+        except KeyError:
+            raise KeyError(f"no field {field!r} in this sweep; fields: {list(self.data)}") from None
+
+    def __contains__(self, field: str) -> bool:
+        return field in self.data
+
+    def keys(self):
+        return self.data.keys()
+
+    @property
+    def not_converged(self) -> int | None:
+        """Number of grid points with ``converged == False`` (``None`` without such a field)."""
+        if "converged" not in self.data:
+            return None
+        return int(np.size(self.data["converged"]) - np.count_nonzero(self.data["converged"]))
+
+    def failures(self) -> list[dict]:
+        """Coordinates of every point that did not converge (empty without a ``converged`` field)."""
+        if "converged" not in self.data:
+            return []
+        bad = np.argwhere(~np.asarray(self.data["converged"], dtype=bool))
+        return [self._point_coords(tuple(int(i) for i in idx)) for idx in bad]
+
+    def _point_coords(self, idx) -> dict:
+        out = {}
+        for d, i in zip(self.dims, idx, strict=True):
+            if d in self.coords:
+                out[d] = _jsonable(self.coords[d][i])
+            else:
+                out[d] = i
+        for name, c in self.coords.items():
+            if name not in self.dims and len(self.dims) == 1:
+                out[name] = _jsonable(c[idx[0]])
+        return out
+
+    # ------------------------------------------------------------ selection
+    def isel(self, **indices) -> SweepResult:
+        """Select by integer index along named dimensions (the dimensions are dropped)."""
+        for name in indices:
+            if name not in self.dims:
+                raise KeyError(f"isel: {name!r} is not a dimension; dimensions: {list(self.dims)}")
+        index = tuple(int(indices[d]) if d in indices else slice(None) for d in self.dims)
+        for d, i in zip(self.dims, index, strict=True):
+            if isinstance(i, int) and not -len(self.coords_along(d)) <= i < len(self.coords_along(d)):
+                raise IndexError(f"isel: index {i} out of range for {d!r} (length {len(self.coords_along(d))})")
+        keep = tuple(d for d in self.dims if d not in indices)
+        data = {k: np.asarray(v[index]) for k, v in self.data.items()}
+        coords = {}
+        selection = dict(self.attrs.get("selection", {}))
+        for name, c in self.coords.items():
+            if name in self.dims:
+                if name in indices:
+                    selection[name] = _jsonable(c[indices[name]])
+                else:
+                    coords[name] = c
+            elif len(self.dims) == 1 and self.dims[0] in indices:
+                selection[name] = _jsonable(c[indices[self.dims[0]]])
+            else:
+                coords[name] = c
+        attrs = dict(self.attrs)
+        attrs["selection"] = selection
+        return SweepResult(dims=keep, coords=coords, data=data, attrs=attrs)
+
+    def coords_along(self, dim: str) -> np.ndarray:
+        if dim in self.coords:
+            return self.coords[dim]
+        return np.arange(self.shape[self.dims.index(dim)])
+
+    def sel(self, **values) -> SweepResult:
+        """Select the grid point(s) *nearest* to the given coordinate values.
+
+        ``res.sel(J=1.2)`` drops the ``J`` dimension (nearest ``J`` on the grid);
+        ``res.sel(J=1.2, n_holes=8)["energy"]`` is a 0-d array.  The coordinate values
+        actually selected are in ``attrs["selection"]``.  In a zip sweep, giving
+        parameters selects the point nearest to all of them (each coordinate scaled by its
+        range).
+        """
+        unknown = [n for n in values if n not in self.coords and n not in self.dims]
+        if unknown:
+            raise KeyError(f"sel: unknown coordinate(s) {unknown}; coordinates: {list(self.coords)}")
+        idx = {}
+        aux = {n: v for n, v in values.items() if n not in self.dims}
+        for name, v in values.items():
+            if name in self.dims:
+                c = np.asarray(self.coords_along(name), dtype=float)
+                idx[name] = int(np.argmin(np.abs(c - float(v))))
+        if aux:
+            if len(self.dims) != 1:
+                raise KeyError(f"sel: {list(aux)} are not dimensions; dimensions: {list(self.dims)}")
+            d = self.dims[0]
+            dist = np.zeros(self.shape[0])
+            for name, v in aux.items():
+                c = np.asarray(self.coords[name], dtype=float)
+                span = float(np.ptp(c)) or 1.0
+                dist += ((c - float(v)) / span) ** 2
+            idx[d] = int(np.argmin(dist))
+        return self.isel(**idx)
+
+    # ------------------------------------------------------------ io
+    def save(self, path) -> Path:
+        """Write to one ``.npz`` file: ``data/<field>``, ``coords/<name>`` and ``__meta__``.
+
+        ``__meta__`` is a JSON string with ``format`` (``FILE_FORMAT``), ``dims``, the
+        order of ``coords`` and ``data`` and ``attrs``.  Read back with :meth:`load`.
+        """
+        path = Path(path)
+        meta = {
+            "format": FILE_FORMAT,
+            "dims": list(self.dims),
+            "coords": list(self.coords),
+            "data": list(self.data),
+            "attrs": _jsonable(self.attrs),
+        }
+        arrays = {f"coords/{k}": np.asarray(v) for k, v in self.coords.items()}
+        arrays.update({f"data/{k}": np.asarray(v) for k, v in self.data.items()})
+        with open(path, "wb") as fh:
+            np.savez(fh, __meta__=np.asarray(json.dumps(meta)), **arrays)
+        return path
+
+    @classmethod
+    def load(cls, path) -> SweepResult:
+        """Read a file written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as f:
+            if "__meta__" not in f:
+                raise ValueError(f"{path}: not a jaxnickel sweep file (no __meta__ entry)")
+            meta = json.loads(str(f["__meta__"]))
+            if meta.get("format") != FILE_FORMAT:
+                raise ValueError(f"{path}: unsupported format {meta.get('format')!r}, expected {FILE_FORMAT!r}")
+            coords = {k: np.asarray(f[f"coords/{k}"]) for k in meta["coords"]}
+            data = {k: np.asarray(f[f"data/{k}"]) for k in meta["data"]}
+        return cls(dims=tuple(meta["dims"]), coords=coords, data=data, attrs=meta["attrs"])
+
+    def __repr__(self) -> str:
+        dims = ", ".join(f"{d}: {n}" for d, n in zip(self.dims, self.shape, strict=True))
+        nc = self.not_converged
+        conv = "" if nc is None else f", not converged: {nc}/{int(np.prod(self.shape))}"
+        return f"SweepResult(({dims}), fields={list(self.data)}{conv})"
+
+
+# ====================================================================== inputs
+
+
+def _check_values(label: str, values) -> np.ndarray:
+    """A scanned parameter as a 1-D NumPy array (error messages name the parameter)."""
+    if isinstance(values, str | bytes) or values is None:
+        raise ValueError(f"{label} must be a 1-D array of numbers, got {values!r}")
+    try:
+        a = np.asarray(values)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{label} must be a 1-D array of numbers: {exc}") from None
+    if a.ndim != 1:
+        raise ValueError(f"{label} must be a 1-D array of values to scan, got shape {a.shape}")
+    if a.size == 0:
+        raise ValueError(f"{label} is empty: give at least one value to scan")
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise ValueError(f"{label} must hold numbers, got dtype {a.dtype}")
+    if np.iscomplexobj(a):
+        raise ValueError(f"{label} must be real, got dtype {a.dtype}")
+    return a
+
+
+def _check_scalar(label: str, value):
+    a = np.asarray(value)
+    if a.ndim != 0 or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool) or np.iscomplexobj(a):
+        raise ValueError(f"{label} must be a real scalar, got {value!r}")
+    return a
+
+
+def _jax_dtype(a: np.ndarray):
+    """Float arrays go to JAX's default float (float64 with x64), integers/bools keep their kind."""
+    if np.issubdtype(a.dtype, np.floating):
+        return jnp.result_type(float)
+    if a.dtype == bool:
+        return jnp.bool_
+    return jnp.result_type(int)
+
+
+def _resolve_devices(devices) -> tuple:
+    if devices is None:
+        return tuple(jax.local_devices())
+    if isinstance(devices, bool):
+        raise ValueError(f"devices must be None, a positive int or a sequence of jax devices, got {devices!r}")
+    if isinstance(devices, int | np.integer):
+        avail = jax.local_devices()
+        if not 1 <= devices <= len(avail):
+            raise ValueError(f"devices: asked for {devices} devices, {len(avail)} available")
+        return tuple(avail[: int(devices)])
+    if isinstance(devices, jax.Device):
+        return (devices,)
+    devs = tuple(devices)
+    if not devs or not all(isinstance(d, jax.Device) for d in devs):
+        raise ValueError("devices must be None, a positive int or a non-empty sequence of jax devices")
+    if len(set(devs)) != len(devs):
+        raise ValueError("devices: the same device is listed twice")
+    return devs
+
+
+# ====================================================================== output naming
+
+
+def _key_name(k) -> str:
+    for attr in ("name", "key", "idx"):
+        if hasattr(k, attr):
+            return str(getattr(k, attr))
+    return str(k)
+
+
+def _named_leaves(tree) -> dict:
+    """``{path name: leaf}`` of a pytree: ``"energy"``, ``"params.t"``, ``"0"`` ..."""
+    out = {}
+    for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
+        name = ".".join(_key_name(k) for k in path) or "value"
+        out[name] = jnp.asarray(leaf)
+    return out
+
+
+def _select(named: dict, fields) -> dict:
+    if fields is None:
+        return dict(named)
+    out = {}
+    for f in fields:
+        hits = [n for n in named if n == f or n.startswith(f + ".")]
+        if not hits:
+            raise ValueError(f"fields: {f!r} is not an output of fn; outputs: {list(named)}")
+        for n in hits:
+            out[n] = named[n]
+    if "converged" in named and "converged" not in out:
+        out["converged"] = named["converged"]  # convergence is reported, never hidden
+    return out
+
+
+# ====================================================================== compiled program
+
+
+def _converged_flag(out):
+    """The scalar ``converged`` leaf of one point's output, or ``None``."""
+    ok = _named_leaves(out).get("converged")
+    return ok if ok is not None and ok.shape == () else None
+
+
+class _Plan(NamedTuple):
+    """Static structure of one compiled sweep program (the cache key, minus ``fn``)."""
+
+    names: tuple  # batched parameter names
+    fixed_names: tuple
+    fields: tuple | None
+    warm: bool  # batched inputs are lines (chunk, line_len)
+    warm_fallback: bool
+    batching: str
+    shapes: tuple  # ((shape, dtype), ...) of the batched inputs
+    fixed_dtypes: tuple
+    devices: tuple
+    x64: bool
+
+
+_CACHE: collections.OrderedDict = collections.OrderedDict()
+_CACHE_SIZE = 16
+
+
+def clear_cache() -> None:
+    """Forget the compiled sweep programs kept for reuse."""
+    _CACHE.clear()
+
+
+def _build_program(fn, plan: _Plan, counter: list, order: list):
+    """``run(batched, fixed) -> {field: array}``: the vmapped (or mapped) chunk program.
+
+    ``batched``: ``{name: (chunk,)}`` or, for warm starts, ``{name: (chunk, line_len)}``;
+    ``fixed``: ``{name: ()}``.
+    """
+
+    def point(p, fixed, init=None, *, warm=False):
+        counter[0] += 1  # Python side effect: runs once per trace, never at run time
+        kw = {**p, **fixed}
+        return fn(init=init, **kw) if warm else fn(**kw)
+
+    def select(out):
+        sel = _select(_named_leaves(out), plan.fields)
+        order[:] = list(sel)  # jit returns dicts sorted by key; remember fn's order
+        return sel
+
+    def one(p, fixed):
+        return select(point(p, fixed))
+
+    def line(p_line, fixed):
+        first = point(jax.tree.map(lambda a: a[0], p_line), fixed, None, warm=True)
+        ys0 = select(first)
+        n = next(iter(p_line.values())).shape[0]
+        if n == 1:
+            out = jax.tree.map(lambda a: a[None], ys0)
+            if plan.warm_fallback and _converged_flag(first) is not None:
+                out[FALLBACK_FIELD] = jnp.zeros(1, bool)
+            return out
+
+        def like(out, ref):
+            # the carry keeps its types (a cold and a warm solve may differ in weak types)
+            return jax.tree.map(lambda new, old: jnp.asarray(new, dtype=old.dtype), out, ref)
+
+        def step(carry, p):
+            out = like(point(p, fixed, carry, warm=True), carry)
+            ok = _converged_flag(out)
+            used = jnp.asarray(False)
+            if ok is not None and plan.warm_fallback:
+                # where the warm start fails, solve this point from a cold start instead
+                # (under vmap both branches run and the result is selected)
+                used = ~ok
+                out = jax.lax.cond(ok, lambda: out, lambda: like(point(p, fixed, None, warm=True), carry))
+                ok = _converged_flag(out)
+            if ok is not None:
+                # a failed point does not become the next start: keep the last converged one
+                nxt = jax.tree.map(lambda new, old: jnp.where(ok, new, old), out, carry)
+            else:
+                nxt = out
+            return nxt, (select(out), used)
+
+        _, (ys, used) = jax.lax.scan(step, first, jax.tree.map(lambda a: a[1:], p_line))
+        out = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), ys0, ys)
+        if plan.warm_fallback and _converged_flag(first) is not None:
+            out[FALLBACK_FIELD] = jnp.concatenate([jnp.zeros(1, bool), used])
+        return out
+
+    body = line if plan.warm else one
+
+    mesh = Mesh(np.asarray(plan.devices), (BATCH_AXIS,))
+    batch_sh = NamedSharding(mesh, PartitionSpec(BATCH_AXIS))
+    repl_sh = NamedSharding(mesh, PartitionSpec())
+    n_dev = len(plan.devices)
+
+    def local(batched, fixed):
+        if plan.batching == "vmap":
+            return jax.vmap(body, in_axes=(0, None))(batched, fixed)
+        if n_dev == 1:
+            return jax.lax.map(lambda p: body(p, fixed), batched)
+        # one sequential lax.map per device: split the batch as (device, points per device)
+        split = jax.tree.map(lambda a: a.reshape(n_dev, -1, *a.shape[1:]), batched)
+        split = jax.lax.with_sharding_constraint(split, batch_sh)
+        out = jax.vmap(lambda sub: jax.lax.map(lambda p: body(p, fixed), sub))(split)
+        return jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:]), out)
+
+    # XLA's SPMD partitioner splits the vmapped program along the sharded batch axis.
+    # (Not jax.shard_map: lineax 0.1.1, under optimistix's Newton solver, rejects the
+    # manual-axis shardings of its abstract shapes -- lineax issue #185.)
+    jitted = jax.jit(local, in_shardings=(batch_sh, repl_sh), out_shardings=batch_sh)
+    return jitted, batch_sh, repl_sh
+
+
+def _get_program(fn, plan: _Plan, batched_spec, fixed_spec):
+    """Cached ahead-of-time compiled executable; returns ``(compiled, shardings, info)``."""
+    key = None
+    try:
+        key = (fn, plan)
+        hash(key)
+    except TypeError:
+        key = None
+    if key is not None and key in _CACHE:
+        _CACHE.move_to_end(key)
+        compiled, batch_sh, repl_sh, order = _CACHE[key]
+        info = {"cache_hit": True, "traces": 0, "trace_lower_s": 0.0, "compile_s": 0.0, "order": order}
+        return compiled, batch_sh, repl_sh, info
+    counter, order = [0], []
+    jitted, batch_sh, repl_sh = _build_program(fn, plan, counter, order)
+    t0 = time.perf_counter()
+    b_abs = {k: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=batch_sh) for k, s in batched_spec.items()}
+    f_abs = {k: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=repl_sh) for k, s in fixed_spec.items()}
+    lowered = jitted.lower(b_abs, f_abs)
+    t1 = time.perf_counter()
+    compiled = lowered.compile()
+    t2 = time.perf_counter()
+    if key is not None:
+        _CACHE[key] = (compiled, batch_sh, repl_sh, order)
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    info = {"cache_hit": False, "traces": counter[0], "trace_lower_s": t1 - t0, "compile_s": t2 - t1, "order": order}
+    return compiled, batch_sh, repl_sh, info
+
+
+# ====================================================================== sweep
+
+
+def _print_progress(info: SweepProgress, label: str) -> None:
+    nc = "" if info.not_converged is None else f", not converged {info.not_converged}"
+    print(
+        f"[{label}] chunk {info.chunk}/{info.n_chunks}: {info.points_done}/{info.n_points} points, "
+        f"{info.elapsed_s:.1f} s elapsed, ~{info.eta_s:.1f} s left{nc}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _package_info() -> dict:
+    from . import __version__
+    from .mixd.solution import _git_revision
+
+    return {"jaxnickel_version": __version__, "git_revision": _git_revision()}
+
+
+def _accepts_init(fn) -> bool:
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return True
+    return "init" in sig.parameters or any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+
+
+def sweep(
+    fn: Callable,
+    grid: Mapping[str, Any],
+    *,
+    fixed: Mapping[str, Any] | None = None,
+    mode: str = "product",
+    chunk_size: int | None = None,
+    progress: bool | Callable[[SweepProgress], Any] = False,
+    warm_start: str | None = None,
+    warm_fallback: bool = True,
+    devices=None,
+    fields: Sequence[str] | None = None,
+    batching: str = "vmap",
+    attrs: Mapping | None = None,
+    warn: bool = True,
+) -> SweepResult:
+    """Evaluate ``fn(**point, **fixed)`` over ``grid`` as one compiled, chunked program.
+
+    See the module docstring for every option.  ``fn`` must be a pure JAX function of
+    traced scalars returning a pytree of arrays; with ``warm_start`` it must also take
+    ``init`` (``None`` at the first point of each line, the previous point's full output
+    after that).  Returns a :class:`SweepResult`; warns with
+    :class:`SweepConvergenceWarning` when a ``converged`` field has failures (``warn``).
+    """
+    t_start = time.perf_counter()
+    if not callable(fn):
+        raise ValueError(f"fn must be callable, got {fn!r}")
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if batching not in BATCHING:
+        raise ValueError(f"batching must be one of {BATCHING}, got {batching!r}")
+    if not isinstance(grid, Mapping) or len(grid) == 0:
+        raise ValueError("grid must be a non-empty mapping name -> 1-D array of values to scan")
+    if chunk_size is not None and (
+        isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer) or chunk_size < 1
+    ):
+        raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
+    if not (isinstance(progress, bool) or callable(progress)):
+        raise ValueError(f"progress must be True, False or a callable, got {progress!r}")
+    if isinstance(fields, str):
+        fields = (fields,)
+    if fields is not None:
+        fields = tuple(fields)
+        if not fields or not all(isinstance(f, str) for f in fields):
+            raise ValueError(f"fields must be a non-empty sequence of output names, got {fields!r}")
+    fixed = dict(fixed or {})
+
+    values = {}
+    for name, v in grid.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"grid: parameter names must be identifiers (they are passed as keywords), got {name!r}")
+        values[name] = _check_values(f"grid[{name!r}]", v)
+    fixed_vals = {}
+    for name, v in fixed.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"fixed: parameter names must be identifiers, got {name!r}")
+        if name in values:
+            raise ValueError(f"{name!r} is given both in grid (scanned) and in fixed")
+        fixed_vals[name] = _check_scalar(f"fixed[{name!r}]", v)
+    if "init" in values or "init" in fixed_vals:
+        raise ValueError("'init' is reserved for warm starts; rename the parameter")
+
+    names = tuple(values)
+    if mode == "zip":
+        lengths = {n: len(v) for n, v in values.items()}
+        if len(set(lengths.values())) != 1:
+            raise ValueError(f"mode='zip' needs arrays of equal length, got lengths {lengths}")
+        dims = (POINT_DIM,)
+        shape = (next(iter(lengths.values())),)
+        flat = dict(values)
+    else:
+        dims = names
+        shape = tuple(len(v) for v in values.values())
+        mesh_arrays = np.meshgrid(*values.values(), indexing="ij")
+        flat = {n: m.reshape(-1) for n, m in zip(names, mesh_arrays, strict=True)}
+    if warm_start is not None:
+        if warm_start not in dims:
+            raise ValueError(f"warm_start must be one of the scanned dimensions {list(dims)}, got {warm_start!r}")
+        if not _accepts_init(fn):
+            raise ValueError("warm_start needs fn to accept an init= keyword (the previous point's output)")
+
+    devs = _resolve_devices(devices)
+    n_dev = len(devs)
+    n_points = int(np.prod(shape))
+
+    # batched items: points, or lines along the warm-start axis (that axis moved last)
+    if warm_start is None:
+        items = flat
+        n_items, line_len = n_points, 1
+    else:
+        ax = dims.index(warm_start)
+        line_len = shape[ax]
+        n_items = n_points // line_len
+        items = {n: np.moveaxis(a.reshape(shape), ax, -1).reshape(n_items, line_len) for n, a in flat.items()}
+
+    per = n_items if chunk_size is None else min(int(chunk_size), n_items)
+    chunk = -(-per // n_dev) * n_dev
+    n_chunks = -(-n_items // chunk)
+    n_padded = n_chunks * chunk
+    pad = n_padded - n_items
+    batched_np = {}
+    for n, a in items.items():
+        a = np.asarray(a, dtype=_jax_dtype(a))
+        if pad:
+            a = np.concatenate([a, np.repeat(a[-1:], pad, axis=0)])
+        batched_np[n] = a
+    fixed_np = {n: np.asarray(v, dtype=_jax_dtype(v)) for n, v in fixed_vals.items()}
+
+    plan = _Plan(
+        names=names,
+        fixed_names=tuple(fixed_np),
+        fields=fields,
+        warm=warm_start is not None,
+        warm_fallback=bool(warm_fallback) and warm_start is not None,
+        batching=batching,
+        shapes=tuple((n, (chunk, *a.shape[1:]), str(a.dtype)) for n, a in batched_np.items()),
+        fixed_dtypes=tuple((n, str(a.dtype)) for n, a in fixed_np.items()),
+        devices=devs,
+        x64=bool(jax.config.jax_enable_x64),
+    )
+    batched_spec = {n: jax.ShapeDtypeStruct((chunk, *a.shape[1:]), a.dtype) for n, a in batched_np.items()}
+    fixed_spec = {n: jax.ShapeDtypeStruct((), a.dtype) for n, a in fixed_np.items()}
+    compiled, batch_sh, repl_sh, cinfo = _get_program(fn, plan, batched_spec, fixed_spec)
+
+    fixed_dev = jax.device_put(fixed_np, repl_sh)
+    label = getattr(fn, "__name__", "sweep")
+    chunks_out: list[dict] = []
+    not_conv = 0
+    out_devices = None
+    t_run = time.perf_counter()
+
+    def collect(i, out):
+        nonlocal not_conv, out_devices
+        if out_devices is None:
+            leaf = next(iter(out.values()))
+            out_devices = len(leaf.sharding.device_set)
+        host = {k: np.asarray(v) for k, v in out.items()}
+        chunks_out.append(host)
+        done_items = min((i + 1) * chunk, n_items)
+        lo = i * chunk
+        if "converged" in host:
+            real = host["converged"][: max(done_items - lo, 0)]
+            not_conv += int(real.size - np.count_nonzero(real))
+        if progress:
+            now = time.perf_counter()
+            info = SweepProgress(
+                chunk=i + 1,
+                n_chunks=n_chunks,
+                points_done=done_items * line_len,
+                n_points=n_points,
+                elapsed_s=now - t_start,
+                eta_s=(now - t_run) / done_items * (n_items - done_items),
+                not_converged=not_conv if "converged" in host else None,
+            )
+            if progress is True:
+                _print_progress(info, label)
+            else:
+                progress(info)
+
+    pending = None
+    for i in range(n_chunks):
+        sl = slice(i * chunk, (i + 1) * chunk)
+        args = jax.device_put({n: a[sl] for n, a in batched_np.items()}, batch_sh)
+        out = compiled(args, fixed_dev)  # asynchronous dispatch
+        if pending is not None:
+            collect(*pending)
+        pending = (i, out)
+    collect(*pending)
+    run_s = time.perf_counter() - t_run
+
+    # assemble: drop padding, restore the grid shape (and the warm-start axis position)
+    data = {}
+    keys = [k for k in cinfo["order"] if k in chunks_out[0]]
+    for k in keys + [k for k in chunks_out[0] if k not in keys]:
+        a = np.concatenate([c[k] for c in chunks_out])[:n_items]
+        if warm_start is None:
+            data[k] = a.reshape(shape + a.shape[1:])
+        else:
+            ax = dims.index(warm_start)
+            other = tuple(s for j, s in enumerate(shape) if j != ax)
+            a = a.reshape(other + (line_len,) + a.shape[2:])
+            data[k] = np.moveaxis(a, len(other), ax)
+
+    coords = dict(values)  # zip: the parameters are coordinates along "point"
+
+    n_bad = None
+    if "converged" in data:
+        data["converged"] = np.asarray(data["converged"], dtype=bool)
+        n_bad = int(data["converged"].size - np.count_nonzero(data["converged"]))
+    n_fallback = int(np.count_nonzero(data[FALLBACK_FIELD])) if FALLBACK_FIELD in data else None
+    meta = {
+        "function": f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', label)}",
+        "mode": mode,
+        "fixed": {n: _jsonable(v) for n, v in fixed_vals.items()},
+        **_package_info(),
+        "jax_version": jax.__version__,
+        "backend": jax.default_backend(),
+        "x64": bool(jax.config.jax_enable_x64),
+        "device_count": n_dev,
+        "devices": [str(d) for d in devs],
+        "sharding": {
+            "mesh_axis": BATCH_AXIS,
+            "spec": str(PartitionSpec(BATCH_AXIS)),
+            "mesh_devices": n_dev,
+            "output_devices": out_devices,
+        },
+        "batching": batching,
+        "warm_start": warm_start,
+        "warm_fallback": plan.warm_fallback,
+        "warm_start_failed": n_fallback,
+        "chunk_size": chunk,
+        "n_chunks": n_chunks,
+        "n_points": n_points,
+        "n_padded": n_padded * line_len,
+        "traces": cinfo["traces"],
+        "compiled_program_reused": cinfo["cache_hit"],
+        "timing": {
+            "trace_lower_s": cinfo["trace_lower_s"],
+            "compile_s": cinfo["compile_s"],
+            "run_s": run_s,
+            "total_s": time.perf_counter() - t_start,
+        },
+        "not_converged": n_bad,
+    }
+    meta.update(_jsonable(dict(attrs or {})))
+    res = SweepResult(dims=dims, coords=coords, data=data, attrs=meta)
+    if n_bad:
+        res.attrs["failures"] = res.failures()[:50]
+        if warn:
+            shown = res.attrs["failures"][:5]
+            warnings.warn(
+                f"{n_bad} of {n_points} sweep points did not converge (first: {shown}); "
+                "see SweepResult.failures() / attrs['failures']",
+                SweepConvergenceWarning,
+                stacklevel=2,
+            )
+    return res
+
+
+# ====================================================================== model wrappers
+
+
+def _split_scan(label: str, given: dict, dims_order) -> tuple[dict, dict]:
+    """Split ``{name: value}`` into scanned (1-D) and fixed (scalar) parameters."""
+    scanned, fixed = {}, {}
+    for name, v in given.items():
+        a = np.asarray(v) if not isinstance(v, str) else None
+        if a is None or a.dtype == object:
+            raise ValueError(f"{label}: {name} must be a number or a 1-D array of numbers, got {v!r}")
+        if a.ndim == 0:
+            fixed[name] = _check_scalar(f"{label}: {name}", a)
+        else:
+            scanned[name] = _check_values(f"{label}: {name} (scanned)", a)
+    if dims_order is not None:
+        dims_order = tuple(dims_order)
+        if sorted(dims_order) != sorted(scanned):
+            raise ValueError(
+                f"{label}: dims={list(dims_order)} must list exactly the scanned parameters {list(scanned)}"
+            )
+        scanned = {n: scanned[n] for n in dims_order}
+    return scanned, fixed
+
+
+def _validate_each(label: str, scanned: dict, fixed: dict, check: Callable[[dict], None]) -> None:
+    """Run ``check`` on every scanned value (others at their first value); warnings once each."""
+    base = {**{n: float(v) for n, v in fixed.items()}, **{n: float(v[0]) for n, v in scanned.items()}}
+    seen = set()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            check(base)
+            for name, vals in scanned.items():
+                for v in np.unique(vals):
+                    check({**base, name: float(v)})
+        except ValueError as exc:
+            raise ValueError(f"{label}: {exc}") from None
+    for w in caught:
+        key = (w.category, str(w.message).split(":")[0])
+        if key not in seen:
+            seen.add(key)
+            warnings.warn(f"{label}: {w.message}", w.category, stacklevel=3)
+
+
+@functools.lru_cache(maxsize=32)
+def _mixd_fn(lattice, method: str, tol: float, max_steps, hartree: bool):
+    from .mixd import MixDParams, solve_jax
+
+    def mixd_point(t, J, V, epsilon, n_holes, init=None):
+        """MixD ground state at one parameter point (paper 000, Eqs. B9, B15-B19)."""
+        p = MixDParams(t=t, J=J, V=V, epsilon=epsilon, n_holes=n_holes, hartree=hartree)
+        return solve_jax(p, lattice, method, init=init, tol=tol, max_steps=max_steps)
+
+    return mixd_point
+
+
+def mixd_sweep(
+    lattice,
+    *,
+    t,
+    V,
+    J=1.0,
+    n_holes=8.0,
+    epsilon=0.0,
+    hartree: bool = False,
+    method: str = "fixed-point",
+    tol: float = 1e-12,
+    max_steps: int | None = None,
+    fields: Sequence[str] | None = None,
+    dims: Sequence[str] | None = None,
+    **sweep_kw,
+) -> SweepResult:
+    """MixD+V mean-field ground state (paper 000) over a grid of couplings.
+
+    Each of ``t, J, V, epsilon, n_holes`` is a scalar (fixed) or a 1-D array (scanned; a
+    dimension).  The dimensions are ordered ``t, J, V, epsilon, n_holes`` unless ``dims``
+    gives the order.  Every point is :func:`jaxnickel.mixd.solve_jax` on ``lattice`` with
+    ``method``, ``tol``, ``max_steps``; with ``warm_start="J"`` (say) the scan along ``J``
+    starts each solve from the previous solution.  ``fields`` defaults to the scalar
+    observables of :class:`~jaxnickel.mixd.MixDSolution` (energy, N_sc, N_cc, ..., order
+    parameters, binding energy, ``converged``, ``residual``); k-resolved fields such as
+    ``"delta"`` may be requested too.  Other keywords go to :func:`sweep`.  Requires float64.
+    """
+    from .mixd.params import MixDParams, validate_params
+    from .mixd.solution import _SCALARS
+    from .mixd.solve import METHODS
+    from .solvers import require_x64
+
+    require_x64()
+    label = "mixd_sweep"
+    if not all(hasattr(lattice, a) for a in ("dim", "n_sites", "momenta", "to_dict")):
+        raise ValueError(f"{label}: lattice must be a jaxnickel lattice (Ladder(L) or Square(Lx, Ly)), got {lattice!r}")
+    if method not in METHODS:
+        raise ValueError(f"{label}: method must be one of {METHODS}, got {method!r}")
+    if not (isinstance(tol, float | int) and 0.0 < tol < 1e-2):
+        raise ValueError(f"{label}: tol must be a number in (0, 1e-2), got {tol!r}")
+    if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1):
+        raise ValueError(f"{label}: max_steps must be a positive integer, got {max_steps!r}")
+    given = {"t": t, "J": J, "V": V, "epsilon": epsilon, "n_holes": n_holes}
+    scanned, fixed = _split_scan(label, given, dims)
+    if not scanned:
+        raise ValueError(f"{label}: nothing to scan: give at least one of t, J, V, epsilon, n_holes as a 1-D array")
+    _validate_each(label, scanned, fixed, lambda d: validate_params(MixDParams(hartree=hartree, **d), lattice))
+    fn = _mixd_fn(lattice, method, float(tol), max_steps, bool(hartree))
+    extra = {
+        "model": "mixd",
+        "lattice": lattice.to_dict(),
+        "lattice_name": lattice.name,
+        "n_sites": lattice.n_sites,
+        "method": method,
+        "tol": float(tol),
+        "max_steps": max_steps,
+        "hartree": bool(hartree),
+        **dict(sweep_kw.pop("attrs", None) or {}),
+    }
+    return sweep(
+        fn,
+        scanned,
+        fixed=fixed,
+        fields=tuple(_SCALARS) if fields is None else fields,
+        attrs=extra,
+        **sweep_kw,
+    )
+
+
+#: default outputs of :func:`triplon_sweep` (the Fermi-surface arrays have N_THETA = 91 angles)
+TRIPLON_FIELDS = (
+    "free_energy",
+    "channel",
+    "gap_ratio",
+    "lambda_s",
+    "lambda_d",
+    "converged",
+    "iterations",
+    "residual",
+    "mu",
+    "V",
+    "coefficients",
+    "theta",
+    "delta_alpha_fs",
+    "delta_beta_fs",
+)
+
+_BAND_NAMES = ("t1", "t2", "t3", "eps_alpha", "eps_beta")
+_PAIR_NAMES = ("kappa_a", "kappa_b", "omega", "T")
+_TRIPLON_NAMES = ("n_c", "mu", "lam", "V", *_PAIR_NAMES, *_BAND_NAMES)
+
+
+@functools.lru_cache(maxsize=32)
+def _triplon_fn(grid: int, method: str, channel: str, tol: float, max_steps, cutoff: str, via_nc: bool, via_lam: bool):
+    from .triplon.bands import BandParams, _dos_jit, _mu_jit
+    from .triplon.params import TriplonParams
+    from .triplon.solution import N_THETA
+    from .triplon.solve import solve_jax
+
+    def triplon_point(init=None, **kw):
+        """Triplon two-band state at one parameter point (paper 001, Eq. 14) and derived scalars."""
+        bp = BandParams(**{k: kw[k] for k in _BAND_NAMES}, mu=0.0 if via_nc else kw["mu"])
+        if via_nc:  # mu from the filling n_alpha + n_beta = n_c (triangle method)
+            bp = bp.replace(mu=_mu_jit(kw["n_c"], bp, grid))
+        if via_lam:  # V = lambda / sqrt(N_alpha N_beta), Fermi-level DOS on the same grid
+            dos = _dos_jit(bp, grid, "fermi_line")
+            V = kw["lam"] / jnp.sqrt(dos.N_alpha * dos.N_beta)
+        else:
+            V = kw["V"]
+        p = TriplonParams(bands=bp, V=V, cutoff=cutoff, **{k: kw[k] for k in _PAIR_NAMES})
+        c0 = None if init is None else init["coefficients"]
+        s = solve_jax(p, grid, method, channel=channel, init=c0, tol=tol, max_steps=max_steps)
+        i = (N_THETA - 1) // 2
+        ratio = jnp.abs(s.delta_alpha_fs[i] / s.delta_beta_fs[i])
+        return {
+            "free_energy": s.free_energy,
+            "channel": s.channel,
+            # |Delta_alpha / Delta_beta| on the zone diagonal, Eq. (17); s+- only
+            "gap_ratio": jnp.where(s.channel == 1, ratio, jnp.nan),
+            "lambda_s": s.lambda_s,
+            "lambda_d": s.lambda_d,
+            "converged": s.converged,
+            "iterations": s.iterations,
+            "residual": s.residual,
+            "mu": bp.mu,
+            "V": V,
+            "coefficients": s.coefficients,
+            "theta": s.theta,
+            "delta_alpha_fs": s.delta_alpha_fs,
+            "delta_beta_fs": s.delta_beta_fs,
+        }
+
+    return triplon_point
+
+
+def triplon_sweep(
+    grid: int = 64,
+    *,
+    params=None,
+    method: str = "fixed-point",
+    channel: str = "auto",
+    tol: float = 1e-11,
+    max_steps: int | None = None,
+    bands=None,
+    cutoff: str | None = None,
+    fields: Sequence[str] | None = None,
+    dims: Sequence[str] | None = None,
+    batching: str = "map",
+    **values,
+) -> SweepResult:
+    """Two-band s+- state of the triplon model (paper 001) over a parameter grid.
+
+    ``grid``: k-points per direction.  Parameters (``values``), each a scalar (fixed) or a
+    1-D array (scanned): the :func:`~jaxnickel.triplon.make_params` ones ``n_c`` (or
+    ``mu``, eV), ``lam`` (or ``V``, eV), ``kappa_a``, ``kappa_b``, ``omega``, ``T`` (eV), and
+    the band parameters ``t1, t2, t3, eps_alpha, eps_beta``.  Unset ones come from
+    ``params`` (a :class:`~jaxnickel.triplon.TriplonParams`) or, without it, from
+    ``make_params`` defaults (paper's bands, ``n_c = 0.45``, ``lam = 0.5``, ``kappa = 0.75``,
+    ``Omega = 0.3``, ``T = 0``).  A scanned ``n_c`` sets ``mu`` at each point from the
+    filling, and ``lam`` sets ``V = lam / sqrt(N_alpha N_beta)`` from the Fermi-level DOS
+    on the same ``grid`` (inside the compiled program, as ``make_params`` does).
+    Dimensions are ordered as the keywords are given unless ``dims`` is given.
+
+    Outputs (:data:`TRIPLON_FIELDS`): ``free_energy`` (eV per cell), ``channel`` (0 normal,
+    1 s+-, 2 d), ``gap_ratio`` (``|Delta_alpha / Delta_beta|`` on the zone diagonal, NaN
+    unless s+-), ``lambda_s``/``lambda_d``, ``converged``, ``iterations``, ``residual``, the
+    ``mu`` and ``V`` used, the gap ``coefficients`` and the Fermi-surface gaps
+    ``delta_alpha_fs``/``delta_beta_fs`` at the angles ``theta``.
+
+    ``batching`` defaults to ``"map"`` (points one after another inside each compiled
+    chunk): vmapped triplon solves can deadlock XLA's CPU runtime (jaxlib 0.10.2, see
+    docs/triplon_results.md, "Problems found") and gain nothing on a CPU, where each
+    solve is already vectorised over the k-grid.  Pass ``batching="vmap"`` on a GPU.
+    With ``warm_start`` (e.g. ``"T"``) each point starts from the previous point's gap
+    coefficients.  Other keywords go to :func:`sweep`.  Requires float64.
+    """
+    from .solvers import require_x64
+    from .triplon.bands import BandParams, _check_density
+    from .triplon.params import TriplonParams, make_params, validate_params
+    from .triplon.solve import CHANNELS, METHODS
+
+    require_x64()
+    label = "triplon_sweep"
+    if isinstance(grid, bool) or not isinstance(grid, int | np.integer) or grid < 8:
+        raise ValueError(f"{label}: grid must be an integer >= 8 (k-points per direction), got {grid!r}")
+    grid = int(grid)
+    if method not in METHODS:
+        raise ValueError(f"{label}: method must be one of {METHODS}, got {method!r}")
+    if channel not in CHANNELS:
+        raise ValueError(f"{label}: channel must be one of {CHANNELS}, got {channel!r}")
+    if not (isinstance(tol, float | int) and 0 < tol < 1e-3):
+        raise ValueError(f"{label}: tol must be a number in (0, 1e-3) eV, got {tol!r}")
+    if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1):
+        raise ValueError(f"{label}: max_steps must be a positive integer, got {max_steps!r}")
+    sweep_keys = {"mode", "chunk_size", "progress", "warm_start", "warm_fallback", "devices", "attrs", "warn"}
+    sweep_kw = {k: values.pop(k) for k in list(values) if k in sweep_keys}
+    unknown = sorted(set(values) - set(_TRIPLON_NAMES))
+    if unknown:
+        raise ValueError(f"{label}: unknown parameter(s) {unknown}; allowed: {list(_TRIPLON_NAMES)}")
+    if "n_c" in values and "mu" in values:
+        raise ValueError(f"{label}: give n_c or mu, not both")
+    if "lam" in values and "V" in values:
+        raise ValueError(f"{label}: give lam or V, not both")
+    if params is not None and not isinstance(params, TriplonParams):
+        raise ValueError(f"{label}: params must be a jaxnickel.triplon.TriplonParams, got {type(params).__name__}")
+    if params is not None and (bands is not None or cutoff is not None):
+        raise ValueError(f"{label}: give params or bands/cutoff, not both")
+    scanned, given_fixed = _split_scan(label, values, dims)
+    if not scanned:
+        raise ValueError(f"{label}: nothing to scan: give at least one parameter as a 1-D array")
+
+    # the base point: everything not given, as make_params would set it
+    if params is None:
+        bp0 = BandParams() if bands is None else bands
+        cut = "lorentzian" if cutoff is None else cutoff
+        defaults = {}
+        if "n_c" not in values and "mu" not in values:
+            defaults["n_c"] = 0.45
+        if "lam" not in values and "V" not in values:
+            defaults["lam"] = 0.5
+        given_fixed = {**{k: np.asarray(v) for k, v in defaults.items()}, **given_fixed}
+        base = TriplonParams(bands=bp0, cutoff=cut)
+    else:
+        base = params
+        validate_params(base, grid)
+    via_nc = "n_c" in scanned or ("n_c" in given_fixed and any(n in scanned for n in _BAND_NAMES))
+    via_lam = "lam" in scanned or ("lam" in given_fixed and (via_nc or any(n in scanned for n in _BAND_NAMES)))
+
+    # fixed values: given scalars, then the base's; n_c / lam resolved once here when fixed
+    fixed = {k: float(v) for k, v in given_fixed.items()}
+    for k in _BAND_NAMES:
+        fixed.setdefault(k, float(getattr(base.bands, k)) if k not in scanned else None)
+    for k in _PAIR_NAMES:
+        fixed.setdefault(k, float(getattr(base, k)) if k not in scanned else None)
+    fixed = {k: v for k, v in fixed.items() if v is not None}
+    if not via_nc:
+        if "n_c" in fixed:
+            _check_density(fixed["n_c"])
+            bands_now = BandParams(**{k: fixed[k] for k in _BAND_NAMES})
+            ref = make_params(n_c=fixed.pop("n_c"), V=1.0, bands=bands_now, grid=grid)
+            fixed["mu"] = float(ref.bands.mu)
+        elif "mu" not in scanned:
+            fixed.setdefault("mu", float(base.bands.mu))
+    if not via_lam:
+        if "lam" in fixed:
+            bands_now = BandParams(**{k: fixed[k] for k in _BAND_NAMES}, mu=fixed["mu"])
+            ref = make_params(mu=fixed["mu"], lam=fixed.pop("lam"), bands=bands_now, grid=grid)
+            fixed["V"] = float(ref.V)
+        elif "V" not in scanned:
+            fixed.setdefault("V", float(base.V))
+
+    def check(d):
+        if "n_c" in d:
+            _check_density(d["n_c"])
+        if "lam" in d and not (math.isfinite(d["lam"]) and d["lam"] > 0):
+            raise ValueError(f"lambda must be a finite number > 0, got {d['lam']}")
+        bp = BandParams(**{k: d[k] for k in _BAND_NAMES}, mu=d.get("mu", 0.0))
+        p = TriplonParams(bands=bp, V=d.get("V", 1.0), cutoff=base.cutoff, **{k: d[k] for k in _PAIR_NAMES})
+        validate_params(p, grid)
+
+    _validate_each(label, scanned, fixed, check)
+    fn = _triplon_fn(grid, method, channel, float(tol), max_steps, base.cutoff, via_nc, via_lam)
+    extra = {
+        "model": "triplon",
+        "grid": grid,
+        "method": method,
+        "channel": channel,
+        "tol": float(tol),
+        "max_steps": max_steps,
+        "cutoff": base.cutoff,
+        "mu_from_n_c": via_nc,
+        "V_from_lambda": via_lam,
+        **dict(sweep_kw.pop("attrs", None) or {}),
+    }
+    return sweep(
+        fn,
+        scanned,
+        fixed=fixed,
+        fields=TRIPLON_FIELDS if fields is None else fields,
+        batching=batching,
+        attrs=extra,
+        **sweep_kw,
+    )

@@ -1,0 +1,276 @@
+"""jaxnickel.sweep: compiled, chunked, warm-started and sharded parameter scans.
+
+Kept small (ladder L = 16, 8 points; triplon grid 64): every MixD program compiles in a
+few seconds, and the compiled programs are shared through module-scoped fixtures.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxnickel
+from jaxnickel import Ladder
+from jaxnickel.mixd import MixDParams, solve_jax
+from jaxnickel.sweep import (
+    SweepConvergenceWarning,
+    SweepResult,
+    mixd_sweep,
+    sweep,
+    triplon_sweep,
+)
+
+LAT = Ladder(16)
+J = np.array([0.8, 0.85, 0.9, 0.95])  # steps small enough for warm-started Newton (0.2 is not)
+NH = np.array([4.0, 6.0])
+FIELDS = ("energy", "N_sc", "N_cc", "mu", "beta", "order_bcs", "residual", "iterations")
+TOL = {"rtol": 1e-10, "atol": 1e-12}
+
+
+@pytest.fixture(scope="module")
+def cold():
+    return mixd_sweep(LAT, t=0.1, V=1.0, J=J, n_holes=NH, fields=FIELDS)
+
+
+@pytest.fixture(scope="module")
+def chunked():
+    seen = []
+    res = mixd_sweep(LAT, t=0.1, V=1.0, J=J, n_holes=NH, fields=FIELDS, chunk_size=3, progress=seen.append)
+    return res, seen
+
+
+def test_sweep_matches_loop_of_single_solves(cold):
+    assert cold.dims == ("J", "n_holes")
+    assert cold.shape == (4, 2)
+    np.testing.assert_array_equal(cold.coords["J"], J)
+    assert cold["energy"].shape == (4, 2)
+    assert cold.not_converged == 0 and cold.attrs["not_converged"] == 0
+    assert cold.attrs["fixed"] == {"t": 0.1, "V": 1.0, "epsilon": 0.0}
+    assert cold.attrs["lattice"] == {"lattice": "ladder", "L": 16}
+
+    keep = (*FIELDS, "converged")
+    one = eqx.filter_jit(
+        lambda j, nh: {f: getattr(solve_jax(MixDParams(t=0.1, J=j, V=1.0, n_holes=nh), LAT), f) for f in keep}
+    )
+    for a, j in enumerate(J):
+        for b, nh in enumerate(NH):
+            ref = one(j, nh)
+            assert bool(ref["converged"]) and cold["converged"][a, b]
+            for f in FIELDS:
+                np.testing.assert_allclose(cold[f][a, b], np.asarray(ref[f]), **TOL, err_msg=f)
+
+
+def test_chunked_with_padding_equals_one_chunk(cold, chunked):
+    res, seen = chunked
+    a = res.attrs
+    assert (a["chunk_size"], a["n_chunks"], a["n_points"], a["n_padded"]) == (3, 3, 8, 9)
+    assert a["traces"] == 1  # one trace, one executable, three calls
+    assert [p.chunk for p in seen] == [1, 2, 3] and seen[-1].points_done == 8 and seen[-1].not_converged == 0
+    for f in cold.fields:
+        np.testing.assert_allclose(res[f], cold[f], rtol=1e-13, atol=1e-15, err_msg=f)
+
+
+def test_save_load_round_trip(cold, tmp_path):
+    path = cold.save(tmp_path / "scan.npz")
+    back = SweepResult.load(path)
+    assert back.dims == cold.dims and back.fields == cold.fields
+    for k in cold.coords:
+        np.testing.assert_array_equal(back.coords[k], cold.coords[k])
+    for f in cold.fields:
+        np.testing.assert_array_equal(back[f], cold[f])
+        assert back[f].dtype == cold[f].dtype
+    assert back.attrs["jaxnickel_version"] == jaxnickel.__version__
+    assert back.attrs["fixed"] == cold.attrs["fixed"] and back.attrs["lattice"] == cold.attrs["lattice"]
+    assert back.attrs["n_points"] == 8 and back.not_converged == 0
+    # nearest-point selection, on the loaded copy
+    s = back.sel(J=0.86, n_holes=6.2)
+    assert s.dims == () and s.attrs["selection"] == {"J": 0.85, "n_holes": 6.0}
+    assert float(s["energy"]) == cold["energy"][1, 1]
+    assert back.sel(n_holes=4).dims == ("J",)
+
+
+def test_warm_start_agrees_with_cold(cold):
+    # no cold fallback here (it is tested on a cheap function below): every point is warm
+    kw = dict(fields=FIELDS, warm_start="J", warm_fallback=False, chunk_size=1)
+    warm = mixd_sweep(LAT, t=0.1, V=1.0, J=J, n_holes=NH, **kw)
+    assert warm.dims == ("J", "n_holes") and warm.attrs["warm_start"] == "J"
+    assert warm.attrs["n_chunks"] == 2 and warm.attrs["traces"] == 2  # cold first point + scan body
+    assert warm.not_converged == 0
+    for f in ("energy", "N_sc", "N_cc", "mu", "beta", "order_bcs"):
+        np.testing.assert_allclose(warm[f], cold[f], rtol=1e-9, atol=1e-11, err_msg=f)
+    # the first J is a cold start; the others start from their neighbour and need fewer steps
+    np.testing.assert_array_equal(warm["iterations"][0], cold["iterations"][0])
+    assert np.all(warm["iterations"][1:] < cold["iterations"][1:])
+
+
+def test_generic_sweep_traces_once_and_reuses_program():
+    calls = []
+
+    def f(x, y, a):
+        calls.append(1)
+        return {"s": jnp.sin(x) * y + a, "v": jnp.stack([x, y]), "converged": x < 0.9}
+
+    x, y = np.linspace(0.0, 1.0, 7), np.array([1.0, 2.0])
+    with pytest.warns(SweepConvergenceWarning, match="1 of 14|2 of 14"):
+        res = sweep(f, {"x": x, "y": y}, fixed={"a": 0.5}, chunk_size=4)
+    assert len(calls) == 1 and res.attrs["traces"] == 1 and res.attrs["n_chunks"] == 4
+    np.testing.assert_allclose(res["s"], np.sin(x)[:, None] * y[None, :] + 0.5, rtol=1e-15)
+    assert res["v"].shape == (7, 2, 2) and res["v"][3, 1, 1] == 2.0
+    assert res.not_converged == 2 and {tuple(d.values()) for d in res.failures()} == {(1.0, 1.0), (1.0, 2.0)}
+    # same fn and structure: the compiled program is reused (no new trace), new fixed value
+    with pytest.warns(SweepConvergenceWarning):
+        res2 = sweep(f, {"x": x, "y": y}, fixed={"a": -1.0}, chunk_size=4)
+    assert len(calls) == 1 and res2.attrs["traces"] == 0 and res2.attrs["compiled_program_reused"]
+    np.testing.assert_allclose(res2["s"], res["s"] - 1.5, rtol=1e-14)
+    # fields select (and prune) outputs; converged is always kept
+    res3 = sweep(f, {"x": x, "y": y}, fixed={"a": 0.0}, fields=["s"], warn=False, batching="map")
+    assert res3.fields == ("s", "converged")
+
+
+@pytest.mark.parametrize("fallback", [True, False])
+def test_warm_start_fallback_and_failure_isolation(fallback):
+    """A warm step 'fails' for x > 2.5: the cold fallback replaces it (or it is reported)."""
+
+    def f(x, y, init=None):
+        if init is None:  # cold start
+            return {"v": x * y, "converged": jnp.asarray(True)}
+        return {"v": init["v"] + 1.5 * y, "converged": x < 2.5}
+
+    x, y = np.arange(5.0), np.array([1.0, 2.0])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = sweep(f, {"x": x, "y": y}, warm_start="x", warm_fallback=fallback, chunk_size=1)
+    if fallback:
+        np.testing.assert_allclose(res["v"], np.outer([0.0, 1.5, 3.0, 3.0, 4.0], y))
+        assert res.not_converged == 0 and res.attrs["warm_start_failed"] == 4
+        np.testing.assert_array_equal(res["warm_start_failed"][:, 0], [False, False, False, True, True])
+        assert not [w for w in caught if issubclass(w.category, SweepConvergenceWarning)]
+    else:
+        # the failed point x = 3 is not the start of x = 4: that one starts from x = 2 again
+        np.testing.assert_allclose(res["v"], np.outer([0.0, 1.5, 3.0, 4.5, 4.5], y))
+        assert res.not_converged == 4 and "warm_start_failed" not in res
+        assert [w for w in caught if issubclass(w.category, SweepConvergenceWarning)]
+
+
+def test_zip_mode_and_selection():
+    def f(x, y):
+        return {"p": x * y}
+
+    res = sweep(f, {"x": [1.0, 2.0, 3.0], "y": [10.0, 20.0, 30.0]}, mode="zip")
+    assert res.dims == ("point",) and res.shape == (3,)
+    np.testing.assert_allclose(res["p"], [10.0, 40.0, 90.0])
+    s = res.sel(x=2.1, y=19.0)
+    assert float(s["p"]) == 40.0 and s.attrs["selection"] == {"x": 2.0, "y": 20.0}
+    assert float(res.isel(point=2)["p"]) == 90.0
+
+
+def test_input_errors_name_the_parameter():
+    with pytest.raises(ValueError, match=r"J .*1-D.*\(2, 2\)"):
+        mixd_sweep(LAT, t=0.1, V=1.0, J=np.ones((2, 2)), n_holes=4.0)
+    with pytest.raises(ValueError, match="n_holes.*empty"):
+        mixd_sweep(LAT, t=0.1, V=1.0, n_holes=[])
+    with pytest.raises(ValueError, match="n_holes"):
+        mixd_sweep(LAT, t=0.1, V=1.0, n_holes=[4.0, -2.0])
+    with pytest.raises(ValueError, match="nothing to scan"):
+        mixd_sweep(LAT, t=0.1, V=1.0, n_holes=4.0)
+    with pytest.raises(ValueError, match="chunk_size"):
+        mixd_sweep(LAT, t=0.1, V=1.0, J=J, n_holes=4.0, chunk_size=0)
+    with pytest.raises(ValueError, match="warm_start"):
+        mixd_sweep(LAT, t=0.1, V=1.0, J=J, n_holes=4.0, warm_start="V")
+    with pytest.raises(ValueError, match="method"):
+        mixd_sweep(LAT, t=0.1, V=1.0, J=J, n_holes=4.0, method="newton")
+    with pytest.raises(ValueError, match="grid"):
+        sweep(lambda x: x, {})
+    with pytest.raises(ValueError, match=r"grid\['x'\].*scalar|grid\['x'\].*1-D"):
+        sweep(lambda x: x, {"x": 1.0})
+    with pytest.raises(ValueError, match="both in grid"):
+        sweep(lambda x: x, {"x": [1.0]}, fixed={"x": 2.0})
+    with pytest.raises(ValueError, match="equal length"):
+        sweep(lambda x, y: x, {"x": [1.0, 2.0], "y": [1.0]}, mode="zip")
+    with pytest.raises(ValueError, match="init"):
+        sweep(lambda x: x, {"x": [1.0, 2.0]}, warm_start="x")
+    with pytest.raises(ValueError, match="fields: 'nope'"):
+        sweep(lambda x: {"a": x}, {"x": [1.0, 2.0]}, fields=["nope"])
+    with pytest.raises(ValueError, match="unknown parameter"):
+        triplon_sweep(64, lam=[0.3, 0.5], kappa=[0.1])
+    with pytest.raises(ValueError, match="n_c or mu"):
+        triplon_sweep(64, n_c=[0.4, 0.45], mu=-0.6)
+    with pytest.raises(ValueError, match="n_c"):
+        triplon_sweep(64, n_c=[0.4, 2.5])
+
+
+def test_triplon_sweep_small():
+    from jaxnickel.triplon import make_params
+
+    lam = np.array([0.3, 0.5])
+    res = triplon_sweep(64, lam=lam, channel="s", fields=("free_energy", "gap_ratio", "V", "mu"))
+    assert res.dims == ("lam",) and res.not_converged == 0
+    for i, lv in enumerate(lam):
+        p = make_params(lam=float(lv), grid=64)
+        np.testing.assert_allclose(res["V"][i], float(p.V), rtol=1e-12)
+        np.testing.assert_allclose(res["mu"][i], float(p.bands.mu), rtol=1e-12)
+    assert np.all(res["free_energy"] < 0) and res["free_energy"][1] < res["free_energy"][0]
+    assert np.all((res["gap_ratio"] > 1.0) & (res["gap_ratio"] < 2.5))  # s+- state, Eq. (17) ~ 1.6-1.7
+    assert res.attrs["V_from_lambda"] and res.attrs["batching"] == "map"
+
+
+_SHARD_SCRIPT = textwrap.dedent(
+    """
+    import json, warnings
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    import numpy as np
+    from jaxnickel import Ladder
+    from jaxnickel.sweep import mixd_sweep
+    warnings.simplefilter("ignore")
+    F = ("energy", "N_cc", "mu", "order_bcs")
+    kw = dict(t=0.1, V=1.0, J=np.array([0.8, 1.2, 1.8]), n_holes=np.array([4.0, 6.0]), fields=F)
+    a = mixd_sweep(Ladder(16), chunk_size=3, **kw)
+    b = mixd_sweep(Ladder(16), devices=1, **kw)
+    # a cheap function: the sequential (map) and warm-start programs, sharded
+    import jax.numpy as jnp
+    from jaxnickel.sweep import sweep
+    f = lambda x, y, init=None: {"s": jnp.sin(x) * y}
+    g = {"x": np.linspace(0.0, 1.0, 5), "y": np.arange(3.0)}
+    cheap = [sweep(f, g, batching="map"), sweep(f, g, warm_start="y", chunk_size=2)]
+    ref = np.sin(g["x"])[:, None] * g["y"]
+    print("@@" + json.dumps({
+        "device_count": jax.device_count(),
+        "sharded": a.attrs["sharding"], "chunk_size": a.attrs["chunk_size"], "n_chunks": a.attrs["n_chunks"],
+        "unsharded": b.attrs["sharding"],
+        "max_diff": max(float(np.max(np.abs(a[f] - b[f]))) for f in F),
+        "not_converged": [a.not_converged, b.not_converged],
+        "cheap_devices": [c.attrs["sharding"]["output_devices"] for c in cheap],
+        "cheap_diff": max(float(np.max(np.abs(c["s"] - ref))) for c in cheap),
+    }))
+    """
+)
+
+
+def test_sharded_equals_unsharded_in_subprocess():
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4").strip()
+    proc = subprocess.run([sys.executable, "-c", _SHARD_SCRIPT], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(next(line[2:] for line in proc.stdout.splitlines() if line.startswith("@@")))
+    assert out["device_count"] == 4
+    assert out["sharded"]["mesh_devices"] == 4 and out["sharded"]["output_devices"] == 4
+    assert out["sharded"]["spec"] == "P('batch',)"
+    assert out["chunk_size"] == 4 and out["n_chunks"] == 2  # 3 rounded up to a multiple of 4 devices
+    assert out["unsharded"]["mesh_devices"] == 1 and out["unsharded"]["output_devices"] == 1
+    assert out["not_converged"] == [0, 0]
+    assert out["max_diff"] < 1e-10
+    assert out["cheap_devices"] == [4, 4] and out["cheap_diff"] < 1e-15
+
+
+def test_result_warns_nothing_when_converged(cold):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SweepConvergenceWarning)
+        assert cold.not_converged == 0 and cold.failures() == []
