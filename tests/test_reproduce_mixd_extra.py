@@ -1,21 +1,19 @@
 """The three MixD figures beyond paper 000 (``jaxnickel.reproduce.mixd_extra``), run with ``--quick`` settings."""
 
-import json
 
 import numpy as np
 import pytest
 
-from jaxnickel.reproduce import PAPERS, run
+from jaxnickel.reproduce import PAPERS
 from jaxnickel.reproduce.mixd_extra import EXTRA_FIGURES
 
 FIGURES = ["mixd_crossover_2d", "mixd_obcs_finite_size", "mixd_dEB_dJ_map"]
 
 
 @pytest.fixture(scope="module")
-def result(tmp_path_factory):
-    out = tmp_path_factory.mktemp("mixd_extra")
-    run(out, quick=True, progress=None, figures=FIGURES)
-    summary = json.loads((out / "summary.json").read_text())
+def result(quick_reproduction):
+    """The session's one `jaxnickel reproduce --quick` (tests/conftest.py)."""
+    out, summary, _ = quick_reproduction
     return out, summary
 
 

@@ -119,6 +119,11 @@ def regenerate(
     """
     from . import dmrg
 
+    if progress is None:
+
+        def progress(msg):
+            return None
+
     g = dict(REFERENCE_GRID)
     if L is not None:
         g["L"] = int(L)
