@@ -159,7 +159,7 @@ def worker_loop(spec):
 
     from jaxnickel import Ladder
     from jaxnickel.mixd import MixDParams, solve, solve_jax
-    from jaxnickel.mixd.solution import _SCALARS
+    from jaxnickel.mixd.solution import SCALAR_FIELDS
 
     lat = Ladder(L)
     # C order of (J, N_h); NumPy scalars, so that filter_jit traces them (Python floats would be static)
@@ -171,7 +171,7 @@ def worker_loop(spec):
     def one(j, nh):
         traces.append(1)  # runs at trace time only
         s = solve_jax(MixDParams(t=T_HOP, J=j, V=V, n_holes=nh), lat)
-        return {k: getattr(s, k) for k in _SCALARS}
+        return {k: getattr(s, k) for k in SCALAR_FIELDS}
 
     t = _clock()
     jax.block_until_ready(one(*pts[0]))
@@ -184,7 +184,7 @@ def worker_loop(spec):
             o = one(j + 1e-13 * r, nh)
             host.append({k: np.asarray(v) for k, v in o.items()})
         runs.append(_since(t))
-    stack = {k: np.array([o[k] for o in host]) for k in _SCALARS}
+    stack = {k: np.array([o[k] for o in host]) for k in SCALAR_FIELDS}
     # the same loop with asynchronous dispatch: all 294 calls queued, then fetched
     aruns = []
     for r in range(spec["repeats"]):

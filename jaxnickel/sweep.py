@@ -965,7 +965,7 @@ def mixd_sweep(
     ``"delta"`` may be requested too.  Other keywords go to :func:`sweep`.  Requires float64.
     """
     from .mixd.params import MixDParams, validate_params
-    from .mixd.solution import _SCALARS
+    from .mixd.solution import SCALAR_FIELDS
     from .mixd.solve import METHODS
     from .solvers import require_x64
 
@@ -1000,7 +1000,7 @@ def mixd_sweep(
         fn,
         scanned,
         fixed=fixed,
-        fields=tuple(_SCALARS) if fields is None else fields,
+        fields=tuple(SCALAR_FIELDS) if fields is None else fields,
         attrs=extra,
         **sweep_kw,
     )

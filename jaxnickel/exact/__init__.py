@@ -15,6 +15,7 @@ the mean-field functional, not something to differentiate.
 from .ed import (
     MAX_DIMENSION,
     ExactResult,
+    LadderGroundState,
     LadderModel,
     Sector,
     binding_energy,
@@ -27,6 +28,7 @@ from .ed import (
 __all__ = [
     "MAX_DIMENSION",
     "ExactResult",
+    "LadderGroundState",
     "LadderModel",
     "Sector",
     "binding_energy",

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .ed import LadderModel, Sector, default_sector
+from .ed import LadderGroundState, LadderModel, Sector, default_sector
 
 __all__ = ["DMRGResult", "run_dmrg", "tenpy_available", "tenpy_version", "DMRG_EXTRA_HINT"]
 
@@ -130,35 +130,13 @@ def initial_product_state(L: int, sector: Sector) -> list[str]:
 
 
 @dataclass
-class DMRGResult:
-    """DMRG ground state and its convergence record (conventions of :class:`~jaxnickel.exact.ExactResult`)."""
+class DMRGResult(LadderGroundState):
+    """DMRG ground state and its convergence record (``stages``: per bond dimension the energy, the
+    largest truncation error, sweeps and seconds)."""
 
-    model: LadderModel
-    sector: Sector
-    energy: float
-    N_sc: float
-    N_cc: float
-    hole_density: np.ndarray
-    stages: list = field(default_factory=list)  # per chi: energy, max truncation error, sweeps, seconds
+    stages: list = field(default_factory=list)
     engine: str = ""
     seconds: float = 0.0
-
-    @property
-    def n_holes(self) -> int:
-        return self.sector.n_holes
-
-    @property
-    def energy_relative(self) -> float:
-        return self.energy + self.model.J * self.model.L
-
-    @property
-    def energy_minus_background(self) -> float:
-        m = self.model
-        return self.energy_relative - m.J * self.N_sc - (m.V + m.J) * self.N_cc
-
-    @property
-    def sc_minus_2cc_fraction(self) -> float:
-        return (self.N_sc - 2.0 * self.N_cc) / self.n_holes if self.n_holes else float("nan")
 
     @property
     def chi(self) -> int:
@@ -173,16 +151,7 @@ class DMRGResult:
 
     def summary(self) -> dict:
         return {
-            **self.model.to_dict(),
-            "n_holes": self.n_holes,
-            "holes_per_leg": [self.sector.h0, self.sector.h1],
-            "Sz": self.sector.two_sz / 2,
-            "energy": self.energy,
-            "energy_relative": self.energy_relative,
-            "energy_minus_background": self.energy_minus_background,
-            "N_sc": self.N_sc,
-            "N_cc": self.N_cc,
-            "sc_minus_2cc_fraction": self.sc_minus_2cc_fraction,
+            **super().summary(),
             "chi": self.chi,
             "max_truncation_error": self.stages[-1]["max_truncation_error"] if self.stages else None,
             "energy_change_last_stage": self.energy_change_last_stage,

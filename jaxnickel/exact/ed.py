@@ -40,7 +40,7 @@ rung-singlet state (``-J`` per rung), the reference of the mean-field energy
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -52,6 +52,7 @@ __all__ = [
     "LadderModel",
     "Sector",
     "ExactResult",
+    "LadderGroundState",
     "hole_split",
     "default_sector",
     "ground_state",
@@ -206,19 +207,19 @@ class LadderHamiltonian:
 
 
 @dataclass
-class ExactResult:
-    """Ground state of one sector and its observables (paper 000 conventions, see module docstring)."""
+class LadderGroundState:
+    """A ground state of one sector and its observables (paper 000 conventions, see module docstring).
+
+    Shared by exact diagonalisation (:class:`ExactResult`) and DMRG
+    (:class:`jaxnickel.exact.dmrg.DMRGResult`).
+    """
 
     model: LadderModel
     sector: Sector
     energy: float
-    dimension: int
     N_sc: float
     N_cc: float
     hole_density: np.ndarray  # (2, L): <n^h_{j mu}>
-    method: str
-    residual: float
-    extra: dict = field(default_factory=dict)
 
     @property
     def n_holes(self) -> int:
@@ -246,17 +247,25 @@ class ExactResult:
             "n_holes": self.n_holes,
             "holes_per_leg": [self.sector.h0, self.sector.h1],
             "Sz": self.sector.two_sz / 2,
-            "dimension": self.dimension,
             "energy": self.energy,
             "energy_relative": self.energy_relative,
             "energy_minus_background": self.energy_minus_background,
             "N_sc": self.N_sc,
             "N_cc": self.N_cc,
             "sc_minus_2cc_fraction": self.sc_minus_2cc_fraction,
-            "method": self.method,
-            "residual": self.residual,
-            **self.extra,
         }
+
+
+@dataclass
+class ExactResult(LadderGroundState):
+    """Exact (Lanczos / dense) ground state: adds the sector ``dimension``, the method and ``|H psi - E psi|``."""
+
+    dimension: int = 0
+    method: str = ""
+    residual: float = 0.0
+
+    def summary(self) -> dict:
+        return {**super().summary(), "dimension": self.dimension, "method": self.method, "residual": self.residual}
 
 
 def _observables(h: LadderHamiltonian, psi: np.ndarray):
@@ -321,7 +330,17 @@ def ground_state(
     hv = h.matvec(psi) if method == "matrix-free" else (h.to_sparse() @ psi if method == "sparse" else None)
     residual = float(np.linalg.norm(hv - e * psi)) if hv is not None else 0.0
     n_sc, n_cc, dens = _observables(h, psi)
-    return ExactResult(model, sector, e, h.dim, n_sc, n_cc, dens, method, residual)
+    return ExactResult(
+        model=model,
+        sector=sector,
+        energy=e,
+        N_sc=n_sc,
+        N_cc=n_cc,
+        hole_density=dens,
+        dimension=h.dim,
+        method=method,
+        residual=residual,
+    )
 
 
 def binding_energy(model: LadderModel, n_holes: int, **kw) -> dict:

@@ -22,7 +22,7 @@ from ..lattice import high_symmetry_points, lattice_from_dict, pair_basis
 from .energy import bogoliubov, energy_b9, hole_number, lagrangian_b9, mean_fields, moments
 from .params import MixDParams
 
-__all__ = ["MixDSolution", "build_solution", "load_solution", "FILE_FORMAT"]
+__all__ = ["MixDSolution", "build_solution", "load_solution", "FILE_FORMAT", "SCALAR_FIELDS"]
 
 #: fine grids for the continuous-k quantities (k* search, L -> infinity O_BCS)
 FINE_1D = 4096
@@ -30,7 +30,8 @@ FINE_2D = 256
 
 FILE_FORMAT = "jaxnickel-mixd-solution/1"
 
-_SCALARS = (
+#: the scalar fields of :class:`MixDSolution` (what ``summary()``, scans and sweeps keep)
+SCALAR_FIELDS = (
     "energy",
     "energy_minus_background",
     "N_sc",
@@ -131,7 +132,7 @@ class MixDSolution(eqx.Module):
 
     def summary(self) -> dict:
         """JSON-ready dict of scalars, parameters and ``delta_high_symmetry``."""
-        out = {name: _py(getattr(self, name)) for name in _SCALARS}
+        out = {name: _py(getattr(self, name)) for name in SCALAR_FIELDS}
         out["delta_high_symmetry"] = {
             lab: float(v)
             for lab, v in zip(self.high_symmetry_labels, np.asarray(self.delta_high_symmetry), strict=True)
@@ -156,7 +157,7 @@ class MixDSolution(eqx.Module):
             "jaxnickel_version": _version(),
             "git_revision": _git_revision(),
         }
-        arrays = {name: np.asarray(getattr(self, name)) for name in _SCALARS + _ARRAYS}
+        arrays = {name: np.asarray(getattr(self, name)) for name in SCALAR_FIELDS + _ARRAYS}
         with open(path, "wb") as fh:
             np.savez(fh, __meta__=np.asarray(json.dumps(meta)), **arrays)
         return path
@@ -175,7 +176,7 @@ def load_solution(path) -> MixDSolution:
         meta = json.loads(str(data["__meta__"]))
         if meta.get("format") != FILE_FORMAT:
             raise ValueError(f"{path}: unsupported format {meta.get('format')!r}, expected {FILE_FORMAT!r}")
-        fields = {name: jnp.asarray(data[name]) for name in _SCALARS + _ARRAYS}
+        fields = {name: jnp.asarray(data[name]) for name in SCALAR_FIELDS + _ARRAYS}
     return MixDSolution(
         params=MixDParams.from_dict(meta["params"]),
         lattice=lattice_from_dict(meta["lattice"]),

@@ -30,6 +30,7 @@ import numpy as np
 from .. import plotting as jp
 from ..lattice import Ladder, Square
 from ..mixd import MixDParams, solve, solve_jax
+from ..mixd.solution import SCALAR_FIELDS
 from .common import Context, Paper, check_solves, fmt_num
 
 __all__ = ["MIXD_FIGURES", "PAPER", "ladder_map", "mixd_crossover", "dmrg_comparison"]
@@ -47,27 +48,8 @@ N_H_VALUES = (2, 4, 6, 8, 10, 12, 14)
 N_H_SECTION = 8  # delta = 8/30: Figs. 3 (inset), 4, 6
 N_H_FIG5 = 14  # delta = 14/30: Fig. 5
 
-# fields of the batched ladder solution kept (as numpy) for the figures
-_SCAN_FIELDS = (
-    "energy",
-    "energy_minus_background",
-    "N_sc",
-    "N_cc",
-    "sc_minus_2cc_fraction",
-    "beta",
-    "mu",
-    "order_bec",
-    "order_bcs",
-    "order_bcs_continuum",
-    "binding_energy",
-    "binding_energy_continuum",
-    "delta_at_kmin",
-    "delta_at_kmin_continuum",
-    "converged",
-    "residual",
-    "stationarity",
-    "hole_number_error",
-)
+# fields of the batched ladder solution kept (as numpy) for the figures: every scalar except the step count
+_SCAN_FIELDS = tuple(f for f in SCALAR_FIELDS if f != "iterations")
 
 
 # ------------------------------------------------------------------ context
