@@ -483,7 +483,7 @@ def synthetic_gap_data(
     for sh in sheets:
         band = SHEETS[sh]
         c = jnp.asarray(coeffs[3 * band : 3 * band + 3])
-        gap, _, _ = fermi_surface_gaps(solution.params, c, band, jnp.asarray(theta))
+        gap, _, _ = eqx.filter_jit(fermi_surface_gaps)(solution.params, c, band, jnp.asarray(theta))
         gap = np.abs(np.asarray(gap))
         if not np.all(np.isfinite(gap)):
             raise ValueError(

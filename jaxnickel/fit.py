@@ -310,8 +310,13 @@ def fit_gaps(
         v.update({n: p[i] for i, n in enumerate(free)})
         return (predict_gaps(v, sub, grid) - y) / sig
 
+    @jax.jit  # one compiled program (eagerly, each primitive of the solver chain compiles on its own)
+    def residuals_and_jacobian(p):
+        return r_phys(p), jax.jacfwd(r_phys)(p)
+
     p_vec = jnp.asarray([p_best[n] for n in free])
-    J = np.asarray(jax.jacfwd(r_phys)(p_vec))
+    r_best, J = residuals_and_jacobian(p_vec)
+    r_best, J = np.asarray(r_best), np.asarray(J)
     scale = np.maximum(np.abs(np.asarray(p_vec)), 1e-3)
     s = np.linalg.svd(J * scale, compute_uv=False)
     n_data = int(y.size)
@@ -332,7 +337,7 @@ def fit_gaps(
         )
         unc = np.full(len(free), np.nan)
         warnings.warn(msg, DegenerateFitWarning, stacklevel=2)
-    model = np.asarray(r_phys(p_vec)) * np.asarray(sig) + np.asarray(y)
+    model = r_best * np.asarray(sig) + np.asarray(y)
     return FitResult(
         parameters=p_best,
         uncertainties={n: float(u) for n, u in zip(free, unc, strict=True)},
@@ -344,7 +349,7 @@ def fit_gaps(
         n_data=n_data,
         free=free,
         fixed={k: float(v) for k, v in base.items()},
-        residuals=[float(v) for v in np.asarray(r_phys(p_vec))],
+        residuals=[float(v) for v in r_best],
         model_meV=[1e3 * float(v) for v in model],
         data_meV=[1e3 * float(v) for v in np.asarray(y)],
         sigma_meV=[1e3 * float(v) for v in np.asarray(sig)],
