@@ -9,11 +9,21 @@
 * :mod:`.analytic` -- the weak-coupling results Eqs. (16)-(18)
 """
 
-from .bands import BandParams, dispersion, dos_fermi, fillings, mu_from_density
+from .bands import (
+    BandParams,
+    band_path,
+    dispersion,
+    dos_fermi,
+    dos_vs_density,
+    fermi_surface,
+    fillings,
+    form_factors,
+    mu_from_density,
+)
 from .params import K_B, TriplonParams, make_params, validate_params
 from .solution import TriplonSolution
 from .solve import CHANNEL_NAMES, METHODS, ConvergenceWarning, gap_vs_temperature, solve, solve_jax
-from .tc import TcResult, critical_temperatures
+from .tc import TcResult, critical_temperatures, critical_temperatures_jax
 
 __all__ = [
     "BandParams",
@@ -23,13 +33,18 @@ __all__ = [
     "METHODS",
     "CHANNEL_NAMES",
     "ConvergenceWarning",
+    "band_path",
     "dispersion",
     "dos_fermi",
+    "dos_vs_density",
+    "fermi_surface",
+    "form_factors",
     "fillings",
     "mu_from_density",
     "solve",
     "gap_vs_temperature",
     "critical_temperatures",
+    "critical_temperatures_jax",
     "TcResult",
     "make_params",
     "solve_jax",
