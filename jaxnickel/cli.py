@@ -167,7 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("reproduce", help="regenerate the figures of the papers and a report")
     r.add_argument("--out", default="jaxnickel-output", help="output folder (default ./jaxnickel-output)")
-    r.add_argument("--quick", action="store_true", help="coarser scans (about 1 minute)")
+    r.add_argument(
+        "--quick", action="store_true", help="coarser scans and grids (about 50 s on 2 cores; default about 80 s)"
+    )
     return p
 
 
