@@ -1,6 +1,5 @@
 """The three MixD figures beyond paper 000 (``jaxnickel.reproduce.mixd_extra``), run with ``--quick`` settings."""
 
-
 import numpy as np
 import pytest
 
