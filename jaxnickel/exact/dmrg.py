@@ -199,7 +199,7 @@ def run_dmrg(
         }
     )
     states = initial_state or initial_product_state(model.L, sector)
-    psi = MPS.from_product_state(M.lat.mps_sites(), states, bc="finite")
+    psi = MPS.from_product_state(M.lat.mps_sites(), states, bc="finite", unit_cell_width=M.lat.mps_unit_cell_width)
     t_start = time.perf_counter()
     stages = []
     for stage, chi in enumerate(chis):
