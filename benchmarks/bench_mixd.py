@@ -44,6 +44,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
+from _common import cpu_info, git_revision  # noqa: E402  (this folder is on sys.path)
+
 DEFAULT_SIZES = (64, 128, 256, 512, 1024)
 QUICK_SIZES = (64, 128)
 PARAMS = {"t": 0.1, "V": 1.0, "epsilon": 0.0}
@@ -214,27 +217,14 @@ def worker_info(spec):
     import jaxnickel
     import jaxnickel.mixd.fixed_point as fp
 
-    cpu_model = None
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
+    cpu = cpu_info()
     devices = jax.devices()
     _emit(
         event="info",
         backend=jax.default_backend(),
         devices=[str(d) for d in devices],
         device_kinds=sorted({d.device_kind for d in devices}),
-        cpu_model=cpu_model,
-        cpu_count=os.cpu_count(),
-        cpu_usable=usable,
+        **cpu,
         jax_version=jax.__version__,
         jaxlib_version=getattr(__import__("jaxlib"), "__version__", None),
         numpy_version=numpy.__version__,
@@ -545,23 +535,6 @@ compilation included); the 16^2 baseline is the same process on a 16x16 lattice.
 {markdown_tables(result)}"""
 
 
-def _git_revision():
-    """Short commit of the checkout, with ``+dirty`` when tracked files under jaxnickel/ are modified."""
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True)
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", "jaxnickel"],
-            cwd=HERE.parent,
-            capture_output=True,
-            text=True,
-        )
-    except OSError:
-        return None
-    if not rev.stdout.strip():
-        return None
-    return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--sizes", help="comma-separated L values (L x L lattices); default 64,128,256,512,1024")
@@ -600,7 +573,7 @@ def main(argv=None):
         return 1
     meta = {k: v for k, v in info[0].items() if k != "event"}
     meta["date"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    meta["git_revision"] = _git_revision()
+    meta["git_revision"] = git_revision()
     meta["load_average_at_start"] = list(os.getloadavg())
     meta["command"] = " ".join(["python", "benchmarks/bench_mixd.py", *(argv if argv is not None else sys.argv[1:])])
     kind = "gpu" if meta["backend"] in ("gpu", "cuda", "rocm") else meta["backend"]

@@ -49,6 +49,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
+from _common import cpu_info, git_revision  # noqa: E402  (this folder is on sys.path)
+
 TAG = "@@"
 L = 30
 T_HOP, V = 0.1, 1.0
@@ -253,27 +256,14 @@ def worker_info(spec):
 
     import jaxnickel
 
-    cpu_model = None
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
+    cpu = cpu_info()
     devices = jax.devices()
     _emit(
         event="info",
         backend=jax.default_backend(),
         devices=[str(d) for d in devices],
         device_kinds=sorted({d.device_kind for d in devices}),
-        cpu_model=cpu_model,
-        cpu_count=os.cpu_count(),
-        cpu_usable=usable,
+        **cpu,
         mem_total_gib=_mem_total_gib(),
         jax_version=jax.__version__,
         jaxlib_version=getattr(__import__("jaxlib"), "__version__", None),
@@ -336,22 +326,6 @@ def _diff(a, b):
         out[k] = max(d) if d else None
     out["n_compared"] = sum(ok)
     return out
-
-
-def _git_revision():
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True)
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", "jaxnickel"],
-            cwd=HERE.parent,
-            capture_output=True,
-            text=True,
-        )
-    except OSError:
-        return None
-    if not rev.stdout.strip():
-        return None
-    return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def _sha(path):
@@ -487,7 +461,7 @@ def main(argv=None):
         return 1
     meta = {k: v for k, v in info[0].items() if k not in ("event", "load_avg_before", "load_avg_after")}
     meta["date"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    meta["git_revision"] = _git_revision()
+    meta["git_revision"] = git_revision()
     meta["sweep_py_sha256"] = _sha(HERE.parent / "jaxnickel" / "sweep.py")
     meta["load_average_at_start"] = load_start
     meta["command"] = " ".join(["python", "benchmarks/bench_sweep.py", *(argv if argv is not None else sys.argv[1:])])

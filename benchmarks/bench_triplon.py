@@ -57,6 +57,9 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+
+from _common import cpu_info, git_revision  # noqa: E402  (this folder is on sys.path)
+
 sys.path.insert(0, str(HERE))
 import numpy_triplon_reference as nr  # noqa: E402
 
@@ -249,18 +252,7 @@ def worker_info(spec):
     jax = _jax_setup()
     import jaxnickel
 
-    cpu_model = None
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
+    cpu = cpu_info()
     mem_gb = None
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
@@ -274,9 +266,7 @@ def worker_info(spec):
         backend=jax.default_backend(),
         devices=[str(d) for d in devices],
         device_kinds=sorted({d.device_kind for d in devices}),
-        cpu_model=cpu_model,
-        cpu_count=os.cpu_count(),
-        cpu_usable=usable,
+        **cpu,
         memory_gb=mem_gb,
         jax_version=jax.__version__,
         jaxlib_version=getattr(__import__("jaxlib"), "__version__", None),
@@ -826,30 +816,13 @@ def source_hash() -> str:
     return h.hexdigest()[:12]
 
 
-def _git_revision():
-    """Short commit of the checkout, with ``+dirty`` when tracked files under jaxnickel/ are modified."""
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True)
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", "jaxnickel"],
-            cwd=HERE.parent,
-            capture_output=True,
-            text=True,
-        )
-    except OSError:
-        return None
-    if not rev.stdout.strip():
-        return None
-    return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-
-
 def _meta(argv):
     info, error = run_worker({"kind": "info"}, 300)
     if error or not info:
         raise RuntimeError(f"could not start JAX: {error}")
     meta = {k: v for k, v in info[0].items() if k != "event"}
     meta["date"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    meta["git_revision"] = _git_revision()
+    meta["git_revision"] = git_revision()
     meta["source_sha256"] = source_hash()
     meta["load_average_at_start"] = list(os.getloadavg())
     meta["command"] = " ".join(["python", "benchmarks/bench_triplon.py", *(argv if argv is not None else sys.argv[1:])])
