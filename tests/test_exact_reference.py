@@ -79,7 +79,7 @@ def test_mean_field_vs_dmrg_where_the_theory_holds():
     at J/V >= 1 (crossover and BEC side) E - E(0) agrees to 0.5 % and (N_sc - 2N_cc)/N_h to 0.1;
     the sign of (N_sc - 2N_cc)/N_h agrees away from the crossover everywhere; on the BCS side the
     mean field lies below DMRG by at most 3 % (it is not variational for Eq. 1); E_B = 2 min E_k
-    is within a factor 2 of DMRG where DMRG's E_B is converged in chi (the paper: 'qualitatively')."""
+    follows DMRG only qualitatively (the paper's word), in the way the docs describe."""
     ref = load_reference()
     comp = mean_field_comparison(ref)
     assert comp["converged"].all()
@@ -92,12 +92,21 @@ def test_mean_field_vs_dmrg_where_the_theory_holds():
     np.testing.assert_allclose(mf["energy_relative"], dm["energy_relative"], rtol=0.03)
     away = np.abs(J - 1.1) > 0.25
     assert np.all(np.sign(mf["sc_minus_2cc_fraction"][away]) == np.sign(dm["sc_minus_2cc_fraction"][away]))
+    # E_B: 2 min E_k is above DMRG everywhere; on the BEC side (J/V >= 1.2) DMRG lies between 2|Delta(k*)|
+    # and 2 min E_k, 2 min E_k too large by an almost constant 0.15-0.2 V from J/V = 1.4 on; on the BCS side
+    # DMRG is 2-4x smaller. Only points whose DMRG E_B is converged in chi (uncertainty < 20 %) count.
     b = comp["binding"]
     recs = {(r["J"], r["n_holes"]): r for r in ref.records}
     unc = np.array(
         [sum(w * recs[(j, n)]["energy_change_last_stage"] for w, n in ((2, 13), (1, 14), (1, 12))) for j in b["J"]]
     )
     ok = unc < 0.2 * b["dmrg"]
-    assert ok.sum() >= 2
-    assert np.all(b["dmrg"][ok] > 0) and np.all(b["mf"] > 0)
-    np.testing.assert_allclose(b["mf"][ok], b["dmrg"][ok], rtol=1.0)
+    assert ok.sum() >= 6
+    Jb, dm, mfb, d2 = b["J"][ok], b["dmrg"][ok], b["mf"][ok], 2 * np.abs(b["mf_delta_kstar"][ok])
+    assert np.all(dm > 0) and np.all(mfb > dm)
+    bec = Jb >= 1.2
+    assert np.all((d2[bec] < dm[bec]) & (dm[bec] < mfb[bec]))
+    offset = (mfb - dm)[Jb >= 1.4]
+    assert offset.size >= 3 and np.all((offset > 0.15) & (offset < 0.2))
+    ratio = (mfb / dm)[Jb <= 1.0]
+    assert ratio.size >= 2 and np.all((ratio > 1.5) & (ratio < 4.0))

@@ -147,7 +147,8 @@ def regenerate(
             "bc": g["bc"],
             "holes": "added alternately to the legs (leg 0 first); smallest |S^z|",
             "engine": f"TeNPy {dmrg.tenpy_version()}, two-site DMRG with mixer, charges N0, N1, 2*Sz",
-            "chis": list(chis),
+            # every bond dimension used by some point (each record's "stages" has its own ladder)
+            "chis": sorted(set(ref.meta.get("chis", [])) | set(chis)),
             "max_sweeps_per_chi": max_sweeps,
             "command": "jaxnickel dmrg --regenerate OUT.json",
             "machine": f"{platform.machine()}, Python {platform.python_version()}",
