@@ -40,15 +40,10 @@ from ..mixd import MixDParams, solve_jax
 from ..mixd.energy import kspace, mean_fields
 from ..mixd.fixed_point import residual_b15_b17_b19
 from .common import Context, fmt_num
-from .mixd import ladder_map
+from .mixd import J_RANGE, LADDER_L, T_OVER_V, V, ladder_map  # paper 000 common parameters
 
 __all__ = ["EXTRA_FIGURES", "extra_report", "mixd_crossover_2d", "mixd_obcs_finite_size", "mixd_dEB_dJ_map"]
 
-# paper 000 common parameters (as in jaxnickel.reproduce.mixd)
-T_OVER_V = 0.1
-V = 1.0
-LADDER_L = 30
-J_RANGE = (0.5, 2.5)
 
 #: square lattice of the 2D map (default / quick) and the lattice its seeds run on
 SQUARE_L = 128
