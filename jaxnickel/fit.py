@@ -34,13 +34,19 @@ import math
 import warnings
 from pathlib import Path
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optimistix as optx
 
 from .solvers import require_x64
+from .solvers.least_squares import (
+    check_domain,
+    covariance_analysis,
+    from_unconstrained,
+    multistart_least_squares,
+    perturbed_starts,
+    to_unconstrained,
+)
 from .triplon import BandParams, TriplonParams
 from .triplon.bands import dos_fermi, mu_from_density
 from .triplon.solution import fermi_surface_gaps
@@ -70,37 +76,15 @@ class DegenerateFitWarning(RuntimeWarning):
 
 
 def _to_z(name, v):
-    dom = FIT_PARAMETERS[name][1]
-    if dom == "positive":
-        return math.log(v)
-    if dom == "nonnegative":
-        return v + math.log(-math.expm1(-v)) if v > 0 else -30.0  # inverse softplus
-    if dom == "filling":
-        return math.log(v / (2.0 - v))
-    return v
+    return to_unconstrained(FIT_PARAMETERS[name][1], v)
 
 
 def _from_z(name, z):
-    dom = FIT_PARAMETERS[name][1]
-    if dom == "positive":
-        return jnp.exp(z)
-    if dom == "nonnegative":
-        return jax.nn.softplus(z)
-    if dom == "filling":
-        return 2.0 * jax.nn.sigmoid(z)
-    return z
+    return from_unconstrained(FIT_PARAMETERS[name][1], z)
 
 
 def _check_value(name, v):
-    dom = FIT_PARAMETERS[name][1]
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {v}")
-    if dom == "positive" and v <= 0:
-        raise ValueError(f"{name} must be > 0, got {v}")
-    if dom == "nonnegative" and v < 0:
-        raise ValueError(f"{name} must be >= 0, got {v}")
-    if dom == "filling" and not 0 < v < 2:
-        raise ValueError(f"n_c must be in (0, 2), got {v}")
+    check_domain(name, FIT_PARAMETERS[name][1], v)
 
 
 def build_params(values: dict, grid: int, T: float = 0.0) -> TriplonParams:
@@ -251,57 +235,14 @@ def fit_gaps(
         return v
 
     def raw_residuals(z):
-        r = (predict_gaps(values_of(z), sub, grid) - y) / sig
-        # a trial step into a region where the model has no Fermi surface / no gap
-        # gives NaN; a large finite residual makes Levenberg-Marquardt reject it
-        return jnp.where(jnp.isfinite(r), r, 1e6)
-
-    # The residual's derivative is a materialised forward-mode Jacobian (a handful of
-    # free parameters): Levenberg-Marquardt needs J and J^T, and transposing the
-    # linearisation of the whole solver chain (implicit-function JVPs of several
-    # root finds) is avoidable work with no benefit for a few columns.
-    @jax.custom_jvp
-    def residual_vec(z):
-        return raw_residuals(z)
-
-    @residual_vec.defjvp
-    def _residual_jvp(primals, tangents):
-        (z,), (dz,) = primals, tangents
-        return raw_residuals(z), jax.jacfwd(raw_residuals)(z) @ dz
-
-    def residuals(z, _):
-        return residual_vec(z)
-
-    solver = optx.LevenbergMarquardt(rtol=1e-10, atol=1e-10)
-
-    @eqx.filter_jit
-    def run(z0):
-        sol = optx.least_squares(residuals, solver, z0, max_steps=max_steps, throw=False)
-        r = residuals(sol.value, None)
-        return sol.value, jnp.sum(r**2), sol.result == optx.RESULTS.successful, sol.stats["num_steps"]
+        # a trial step into a region where the model has no Fermi surface / no gap gives
+        # NaN; multistart_least_squares turns it into a large finite residual
+        return (predict_gaps(values_of(z), sub, grid) - y) / sig
 
     z_first = np.array([_to_z(n, float(start.get(n, fixed.get(n, values0[n])))) for n in free])
-    rng = np.random.default_rng(seed)
-    best = None
-    for i in range(starts):
-        if i == 0:
-            z0 = z_first
-        else:
-            phys = np.array([float(_from_z(n, z)) for n, z in zip(free, z_first, strict=True)])
-            factors = rng.uniform(0.7, 1.3, len(free))
-            z0 = np.array(
-                [
-                    _to_z(n, max(v * f, 1e-6) if FIT_PARAMETERS[n][1] != "real" else v * f)
-                    for n, v, f in zip(free, phys, factors, strict=True)
-                ]
-            )
-        z, chi2, ok, steps = run(jnp.asarray(z0))
-        chi2 = float(chi2)
-        if math.isfinite(chi2) and (best is None or chi2 < best[1]):
-            best = (z, chi2, bool(ok), int(steps))
-    if best is None:
-        raise RuntimeError("every start of the fit failed (non-finite chi^2)")
-    z, chi2, ok, steps = best
+    z0s = perturbed_starts(z_first, [FIT_PARAMETERS[n][1] for n in free], starts, seed)
+    run = multistart_least_squares(raw_residuals, z0s, max_steps=max_steps)
+    z, chi2, ok = run.z, run.chi2, run.converged
     p_best = {n: float(_from_z(n, z[i])) for i, n in enumerate(free)}
 
     # Jacobian in the physical parameters at the optimum
@@ -317,31 +258,18 @@ def fit_gaps(
     p_vec = jnp.asarray([p_best[n] for n in free])
     r_best, J = residuals_and_jacobian(p_vec)
     r_best, J = np.asarray(r_best), np.asarray(J)
-    scale = np.maximum(np.abs(np.asarray(p_vec)), 1e-3)
-    s = np.linalg.svd(J * scale, compute_uv=False)
     n_data = int(y.size)
     dof = n_data - len(free)
-    cond = float(s[0] / s[-1]) if s[-1] > 0 else float("inf")
-    degenerate = dof < 0 or len(s) < len(free) or cond > 1e8
-    cov = np.linalg.pinv(J.T @ J)
-    unc = np.sqrt(np.clip(np.diag(cov), 0, None))
-    corr = cov / np.outer(np.where(unc > 0, unc, 1), np.where(unc > 0, unc, 1))
-    msg = "ok"
+    cov = covariance_analysis(J, np.asarray(p_vec), free)
+    degenerate, msg, s = cov["degenerate"] or dof < 0, cov["message"], cov["singular_values"]
+    unc, corr = cov["uncertainties"], cov["correlation"]
     if degenerate:
-        _, _, vt = np.linalg.svd(J * scale)
-        null = vt[-1]
-        combo = " ".join(f"{c:+.2f}*{n}" for c, n in zip(null, free, strict=True) if abs(c) > 0.05)
-        msg = (
-            f"degenerate fit: {len(free)} free parameters, {n_data} data points, condition number "
-            f"{cond:.3g}; the data do not constrain the combination {combo} (relative changes)"
-        )
-        unc = np.full(len(free), np.nan)
         warnings.warn(msg, DegenerateFitWarning, stacklevel=2)
     model = r_best * np.asarray(sig) + np.asarray(y)
     return FitResult(
         parameters=p_best,
         uncertainties={n: float(u) for n, u in zip(free, unc, strict=True)},
-        correlation={a: {b: float(corr[i, j]) for j, b in enumerate(free)} for i, a in enumerate(free)},
+        correlation=corr,
         chi2=chi2,
         dof=dof,
         converged=ok,
@@ -357,5 +285,5 @@ def fit_gaps(
         message=msg,
         starts=starts,
         grid=grid,
-        singular_values=[float(v) for v in s],
+        singular_values=s,
     )

@@ -1,0 +1,51 @@
+"""Provenance of saved results: package version, git revision, date, input files and their hashes."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+
+__all__ = ["git_revision", "sha256_file", "provenance"]
+
+
+def git_revision() -> str | None:
+    """The git revision of the checkout jaxnickel runs from (``None`` outside a git checkout)."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def sha256_file(path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def provenance(input_file=None, input_sha256: str | None = None) -> dict:
+    """``{jaxnickel_version, git_revision, date (UTC, ISO 8601), input_file, input_sha256}``."""
+    from . import __version__
+
+    sha = input_sha256
+    if input_file is not None and sha is None and os.path.isfile(input_file):
+        sha = sha256_file(input_file)
+    return {
+        "jaxnickel_version": __version__,
+        "git_revision": git_revision(),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "input_file": None if input_file is None else os.path.abspath(os.fspath(input_file)),
+        "input_sha256": sha,
+    }
