@@ -1,0 +1,509 @@
+"""Fits of measured tunnelling spectra with the self-consistent two-band s+- model.
+
+The model of a spectrum taken at temperature ``T`` is (:mod:`jaxnickel.triplon.spectra`)
+
+    dI/dV(V) = scale * (1 + background_slope * V) * g(V; Delta(T), gamma, tunnel_ratio, T),
+
+with the gaps ``Delta(T)`` the self-consistent solution of Eq. (14) at that ``T``
+(fixed-point solver, pairing channel ``s+-`` by default) for the model parameters
+(``lambda`` or ``V``, ``kappa_a``, ``kappa_b`` or the tied ``kappa``, ``omega``, ``n_c``
+or ``mu``, band parameters).  A temperature series is fitted jointly: one set of model
+parameters and one ``gamma``, ``tunnel_ratio``, ``background_slope``; one ``scale`` per
+spectrum (the lock-in normalisation differs between spectra).
+
+Parameters and units (:data:`SPECTRUM_PARAMETERS`): energies of the model in eV as in
+:mod:`jaxnickel.fit`; ``gamma`` in meV; ``background_slope`` per mV; ``scale`` in the
+data's units.  ``scale``: free (``--free ...,scale``: one per spectrum, named
+``scale`` for one spectrum and ``scale_0``, ``scale_1``, ... in temperature order for a
+series), fixed (``scale=VALUE``, all spectra), or, when neither, *profiled*: the best
+linear scale of each spectrum is computed at every evaluation (variable projection;
+the Jacobian includes its dependence on the other parameters, so their uncertainties
+account for it).
+
+Noise.  ``sigma`` per point from the file when given ("file"); otherwise from the
+spread of repeated sweeps (Nanonis files with several sweeps / both directions: the
+pooled standard error of their mean, "repeated sweeps"); otherwise estimated from the
+data's point-to-point scatter: ``sigma = 1.4826 MAD(y[i-1] - 2 y[i] + y[i+1]) / sqrt(6)``
+(white noise has ``var(second difference) = 6 sigma^2``; the MAD ignores the few
+points where the spectrum itself is curved, "second differences").  The result says
+which.  Uncertainties are reported raw (``(J^T J)^{-1}`` with those sigmas) and scaled
+by ``sqrt(chi2/dof)``; ``uncertainties`` is the scaled set whenever sigma was
+estimated (not given in the file), the raw set otherwise, and
+``uncertainty_scaling`` says which.
+
+Minimiser, derivatives, degeneracy: :func:`jaxnickel.solvers.least_squares.multistart_least_squares`
+(Levenberg-Marquardt from the given start and perturbations of it; the Jacobian is
+forward-mode autodiff through the whole chain, the gap equation implicitly), and
+:func:`~jaxnickel.solvers.least_squares.covariance_analysis`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..fit import FIT_PARAMETERS, DegenerateFitWarning, build_params
+from ..solvers import require_x64
+from ..solvers.least_squares import (
+    check_domain,
+    covariance_analysis,
+    from_unconstrained,
+    multistart_least_squares,
+    perturbed_starts,
+    to_unconstrained,
+)
+from ..triplon.params import CUTOFFS, K_B
+from ..triplon.solve import CHANNELS, solve_jax
+from ..triplon.spectra import N_FS, conductance, energy_points, fermi_line, fermi_line_gaps
+
+__all__ = ["SPECTRUM_PARAMETERS", "SpectrumFitResult", "fit_spectra", "model_spectra", "estimate_noise"]
+
+#: parameters a spectrum fit can free or fix: (default start value, domain)
+SPECTRUM_PARAMETERS = {
+    **FIT_PARAMETERS,
+    "lambda": (0.18, "positive"),
+    "kappa": (0.75, "nonnegative"),
+    "gamma": (0.5, "positive"),
+    "tunnel_ratio": (1.0, "nonnegative"),
+    "scale": (1.0, "positive"),
+    "background_slope": (0.0, "real"),
+}
+
+_SPECTRAL = ("gamma", "tunnel_ratio", "scale", "background_slope")
+
+
+def estimate_noise(y) -> float:
+    """Noise level of a sampled curve from its second differences (module docstring)."""
+    y = np.asarray(y, dtype=float)
+    if y.size < 5:
+        raise ValueError("at least 5 points are needed to estimate the noise of a spectrum")
+    d2 = y[:-2] - 2.0 * y[1:-1] + y[2:]
+    mad = np.median(np.abs(d2 - np.median(d2)))
+    return float(1.4826 * mad / math.sqrt(6.0))
+
+
+def _outer_level(bias, y) -> float:
+    """Mean of the data in the outer 10 % of the bias range (where g ~ 1): a scale estimate."""
+    b = np.abs(np.asarray(bias))
+    sel = b >= 0.9 * b.max()
+    return float(np.mean(np.asarray(y)[sel]))
+
+
+@dataclasses.dataclass
+class SpectrumFitResult:
+    """Outcome of :func:`fit_spectra` (``gamma`` in meV, model energies in eV; see module docstring)."""
+
+    parameters: dict
+    uncertainties: dict
+    uncertainties_raw: dict
+    uncertainties_scaled: dict
+    uncertainty_scaling: str
+    correlations: dict
+    chi2: float
+    dof: int
+    converged: bool
+    degenerate: bool
+    message: str
+    n_data: int
+    free: list
+    fixed: dict
+    scale_mode: str
+    spectra: list
+    grid: int
+    n_fs: int
+    cutoff: str
+    channel: str
+    starts: int
+    chi2_per_start: list
+    singular_values: list
+    provenance: dict
+    seconds: float
+
+    @property
+    def reduced_chi2(self) -> float:
+        return self.chi2 / self.dof if self.dof > 0 else float("nan")
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict (non-finite numbers -> ``null``)."""
+        d = dataclasses.asdict(self)
+        d["reduced_chi2"] = self.reduced_chi2
+        return _json_clean(d)
+
+    def save(self, path) -> Path:
+        """Write :meth:`to_dict` as JSON (to a temporary file renamed into place)."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2))
+        tmp.replace(path)
+        return path
+
+
+def _json_clean(x):
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, np.floating | np.integer):
+        return _json_clean(x.item())
+    if isinstance(x, np.ndarray):
+        return _json_clean(x.tolist())
+    if isinstance(x, dict):
+        return {k: _json_clean(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_json_clean(v) for v in x]
+    return x
+
+
+def _model_values(values: dict) -> dict:
+    """The triplon-model part of a parameter dict (``kappa`` -> ``kappa_a = kappa_b``)."""
+    v = {k: val for k, val in values.items() if k not in _SPECTRAL and k != "kappa"}
+    if "kappa" in values:
+        v["kappa_a"] = values["kappa"]
+        v["kappa_b"] = values["kappa"]
+    return v
+
+
+def model_spectra(values: dict, biases_mV, temperatures_K, *, grid: int, n_fs: int, n_omegas, cutoff: str, channel: str):
+    """Model conductances (no scale / background) for each spectrum: list of ``(g, g_alpha, g_beta)``, and solve flags.
+
+    ``values``: physical parameter values (traced or not) with the keys of
+    :func:`jaxnickel.fit.build_params` (``kappa`` allowed) plus ``gamma`` (meV) and
+    ``tunnel_ratio``.  Pure JAX: one gap solve per spectrum temperature (``lax.map``,
+    one compiled solve; no ``vmap`` of solves), one Fermi line for all.
+    """
+    mv = _model_values(values)
+    p0 = build_params(mv, grid, 0.0)
+    p0 = type(p0)(
+        bands=p0.bands, V=p0.V, kappa_a=p0.kappa_a, kappa_b=p0.kappa_b, omega=p0.omega, T=0.0, cutoff=cutoff
+    )
+    Ts = jnp.asarray(np.asarray(temperatures_K, dtype=float) * K_B)
+
+    def one(T):
+        sol = solve_jax(p0.replace(T=T), grid, "fixed-point", channel=channel)
+        return sol.coefficients, sol.converged
+
+    coeffs, ok = jax.lax.map(one, Ts)
+    line = fermi_line(p0.bands, n_fs)
+    gamma = 1e-3 * values["gamma"]
+    out = []
+    for i, bias in enumerate(biases_mV):
+        gaps = fermi_line_gaps(coeffs[i], line)
+        out.append(
+            conductance(
+                jnp.asarray(1e-3 * np.asarray(bias)),
+                line,
+                gaps,
+                gamma,
+                Ts[i],
+                values["tunnel_ratio"],
+                n_omega=n_omegas[i],
+            )
+        )
+    return out, ok, coeffs
+
+
+def _noise(spec):
+    if spec.sigma is not None:
+        return np.asarray(spec.sigma, dtype=float), "file"
+    pooled = (spec.meta or {}).get("pooled_sweep_sigma")
+    if pooled is not None and math.isfinite(pooled) and pooled > 0:
+        return np.full(len(spec.didv), float(pooled)), "repeated sweeps (pooled standard error of their mean)"
+    s = estimate_noise(spec.didv)
+    if not s > 0:
+        raise ValueError("cannot estimate the noise of a spectrum whose second differences vanish: give sigma")
+    return np.full(len(spec.didv), s), "second differences (1.4826 MAD / sqrt 6)"
+
+
+def fit_spectra(
+    data,
+    free,
+    fixed: dict | None = None,
+    *,
+    start: dict | None = None,
+    temperature_K: float | None = None,
+    grid: int = 128,
+    n_fs: int = N_FS,
+    cutoff: str = "lorentzian",
+    channel: str = "s",
+    starts: int = 2,
+    max_steps: int = 60,
+    seed: int = 0,
+    progress: bool = False,
+) -> SpectrumFitResult:
+    """Weighted least-squares fit of one spectrum or a temperature series (module docstring).
+
+    ``data``: a :class:`jaxnickel.spectra.io.SpectrumSet` (or a single ``Spectrum``);
+    ``free``: names from :data:`SPECTRUM_PARAMETERS`; ``fixed``: values of others
+    (defaults: the paper's bands and kappa, ``lambda = 0.18``, ``gamma = 0.5`` meV,
+    ``tunnel_ratio = 1``, ``background_slope = 0``); ``start``: start values of free
+    parameters; ``temperature_K``: overrides every spectrum's temperature;
+    ``channel``: pairing channel of the gap solve (``"s"``: s+-, as :func:`jaxnickel.fit.fit_gaps`).
+    """
+    require_x64()
+    t_start = time.perf_counter()
+    spectra = tuple(getattr(data, "spectra", (data,)))
+    if not spectra:
+        raise ValueError("no spectrum to fit")
+    free = list(dict.fromkeys(free)) if len(set(free)) == len(free) else None
+    if free is None:
+        raise ValueError("a parameter is listed twice in free")
+    fixed = dict(fixed or {})
+    start = dict(start or {})
+    unknown = [n for n in list(free) + list(fixed) + list(start) if n not in SPECTRUM_PARAMETERS]
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {unknown}; allowed: {', '.join(SPECTRUM_PARAMETERS)}")
+    if not free:
+        raise ValueError("free must name at least one parameter")
+    if set(free) & set(fixed):
+        raise ValueError(f"parameter(s) {sorted(set(free) & set(fixed))} both free and fixed")
+    named = set(free) | set(fixed)
+    for a, b in (("lambda", "V"), ("n_c", "mu")):
+        if a in named and b in named:
+            raise ValueError(f"give {a} or {b}, not both")
+    if "kappa" in named and named & {"kappa_a", "kappa_b"}:
+        raise ValueError("kappa ties kappa_a = kappa_b: give kappa or kappa_a/kappa_b, not both")
+    for k, v in list(fixed.items()) + list(start.items()):
+        check_domain(k, SPECTRUM_PARAMETERS[k][1], float(v))
+    if not isinstance(grid, int) or grid < 8:
+        raise ValueError(f"grid must be an integer >= 8, got {grid!r}")
+    if not isinstance(starts, int) or starts < 1:
+        raise ValueError(f"starts must be a positive integer, got {starts!r}")
+    if cutoff not in CUTOFFS:
+        raise ValueError(f"cutoff must be one of {', '.join(CUTOFFS)}, got {cutoff!r}")
+    if channel not in CHANNELS:
+        raise ValueError(f"channel must be one of {', '.join(CHANNELS)}, got {channel!r}")
+
+    # temperatures, data, noise
+    temps = []
+    for i, s in enumerate(spectra):
+        T = temperature_K if temperature_K is not None else s.temperature_K
+        if T is None:
+            raise ValueError(
+                f"spectrum {i} has no temperature (no 'Temperature 1>Temperature 1 (K)' header entry or T_K column): "
+                "give --T KELVIN (temperature_K=...)"
+            )
+        if not (math.isfinite(T) and T >= 0):
+            raise ValueError(f"temperature must be a finite number >= 0 K, got {T}")
+        temps.append(float(T))
+    ys, sigs, sources = [], [], []
+    for s in spectra:
+        sg, src = _noise(s)
+        ys.append(np.asarray(s.didv, dtype=float))
+        sigs.append(sg)
+        sources.append(src)
+    biases = [np.asarray(s.bias_mV, dtype=float) for s in spectra]
+    n_spec = len(spectra)
+
+    # parameter vector: model + spectral; scale expands to one per spectrum
+    scale_mode = "free" if "scale" in free else ("fixed" if "scale" in fixed else "profiled")
+    scale_names = ["scale"] if n_spec == 1 else [f"scale_{i}" for i in range(n_spec)]
+    names = [n for n in free if n != "scale"] + (scale_names if scale_mode == "free" else [])
+    domains = [SPECTRUM_PARAMETERS["scale" if n.startswith("scale") else n][1] for n in names]
+    n_data = int(sum(len(y) for y in ys))
+    dof = n_data - len(names)
+    if dof <= 0:
+        raise ValueError(
+            f"{len(names)} free parameters for {n_data} data points (dof = {dof}): free fewer parameters or give more data"
+        )
+
+    defaults = {k: v[0] for k, v in SPECTRUM_PARAMETERS.items()}
+    drop = {"V" if ("lambda" in named or "V" not in named) else "lambda"}
+    drop |= {"mu" if ("n_c" in named or "mu" not in named) else "n_c"}
+    drop |= {"kappa"} if "kappa" not in named else {"kappa_a", "kappa_b"}
+    drop |= {"scale"}
+    base = {
+        k: jnp.asarray(float(fixed.get(k, defaults[k]))) for k in defaults if k not in drop and k not in free
+    }
+
+    def start_value(n):
+        if n.startswith("scale"):
+            i = 0 if n == "scale" else int(n.split("_")[1])
+            return float(start.get("scale", _outer_level(biases[i], ys[i])))
+        return float(start.get(n, fixed.get(n, defaults[n])))
+
+    # energy grids: resolve the narrowest of the start gamma and half of it (gamma may shrink)
+    g_lo = 0.5 * (start_value("gamma") if "gamma" in free else float(base["gamma"]))
+
+    def omegas_for(gamma_meV):
+        return [
+            energy_points(1e-3 * b.min(), 1e-3 * b.max(), 1e-3 * gamma_meV, T * K_B)[0]
+            for b, T in zip(biases, temps, strict=True)
+        ]
+
+    n_omegas = omegas_for(g_lo)
+
+    ys_j = [jnp.asarray(y) for y in ys]
+    sig_j = [jnp.asarray(s) for s in sigs]
+    v_j = [jnp.asarray(b) for b in biases]
+
+    def weighted_residuals(phys: dict, n_om):
+        model, ok, _ = model_spectra(
+            phys, biases, temps, grid=grid, n_fs=n_fs, n_omegas=n_om, cutoff=cutoff, channel=channel
+        )
+        res = []
+        for i, (g, _, _) in enumerate(model):
+            shape = g * (1.0 + phys["background_slope"] * v_j[i])
+            if scale_mode == "free":
+                sc = phys[scale_names[i]]
+            elif scale_mode == "fixed":
+                sc = jnp.asarray(float(fixed["scale"]))
+            else:  # profiled: argmin_s sum ((s m - y)/sigma)^2
+                w = 1.0 / sig_j[i] ** 2
+                sc = jnp.sum(w * shape * ys_j[i]) / jnp.sum(w * shape * shape)
+            res.append((sc * shape - ys_j[i]) / sig_j[i])
+        return jnp.concatenate(res), ok
+
+    def phys_of_z(z):
+        v = dict(base)
+        for i, n in enumerate(names):
+            v[n] = from_unconstrained(domains[i], z[i])
+        return v
+
+    z_first = np.array([to_unconstrained(d, start_value(n)) for n, d in zip(names, domains, strict=True)])
+    z0s = perturbed_starts(z_first, domains, starts, seed)
+
+    def report(i, chi2, ok, steps):
+        if progress:
+            print(
+                f"  fit start {i + 1}/{starts}: chi2 = {chi2:.6g} ({'converged' if ok else 'not converged'}, "
+                f"{steps} steps, {time.perf_counter() - t_start:.1f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    for attempt in range(2):
+        if progress:
+            print(
+                f"  compiling and fitting {n_spec} spectrum(s), {n_data} points, {len(names)} free parameters "
+                f"(grid {grid}, energy grids {sorted(set(n_omegas))})...",
+                file=sys.stderr,
+                flush=True,
+            )
+        run = multistart_least_squares(
+            lambda z, n_om=tuple(n_omegas): weighted_residuals(phys_of_z(z), n_om)[0],
+            z0s,
+            max_steps=max_steps,
+            on_start=report,
+        )
+        best = {n: float(from_unconstrained(d, run.z[i])) for i, (n, d) in enumerate(zip(names, domains, strict=True))}
+        g_fit = best["gamma"] if "gamma" in best else float(base["gamma"])
+        need = omegas_for(g_fit / 1.5)
+        if all(a >= b for a, b in zip(n_omegas, need, strict=True)) or attempt == 1:
+            break
+        # gamma shrank below what the energy grid resolves: refine and refit from here
+        n_omegas = [max(a, b) for a, b in zip(n_omegas, need, strict=True)]
+        z0s = [run.z]
+
+    # Jacobian, covariance in the physical parameters
+    def r_phys(pvec):
+        v = dict(base)
+        v.update({n: pvec[i] for i, n in enumerate(names)})
+        return weighted_residuals(v, tuple(n_omegas))
+
+    @jax.jit
+    def jac(pvec):
+        return jax.jacfwd(lambda q: r_phys(q)[0])(pvec)
+
+    p_vec = jnp.asarray([best[n] for n in names])
+    r_best, solves_ok = jax.jit(r_phys)(p_vec)
+    J = np.asarray(jac(p_vec))
+    r_best = np.asarray(r_best)
+    chi2 = float(np.sum(r_best**2))
+    cov = covariance_analysis(J, np.asarray(p_vec), names)
+    degenerate = cov["degenerate"]
+    raw = cov["uncertainties"]
+    factor = math.sqrt(chi2 / dof)
+    sigma_given = all(src == "file" for src in sources)
+    chosen = raw if sigma_given else raw * factor
+    scaling = (
+        "raw: sigma from the file(s), (J^T J)^-1 at face value (chi2/dof = {:.3g})"
+        if sigma_given
+        else "scaled by sqrt(chi2/dof) = {:.3g}: sigma was estimated, not given"
+    ).format(chi2 / dof if sigma_given else factor)
+    solves_converged = bool(np.all(np.asarray(solves_ok)))
+    converged = bool(run.converged) and solves_converged
+    if degenerate:
+        message = cov["message"]
+        warnings.warn(message, DegenerateFitWarning, stacklevel=2)
+    elif not solves_converged:
+        message = "the gap equation did not converge at the fitted parameters for some temperature"
+    elif not run.converged:
+        message = f"Levenberg-Marquardt did not converge within max_steps = {max_steps}"
+    else:
+        message = "ok"
+
+    # the fitted curves, per spectrum
+    full = dict(base)
+    full.update(best)
+    model, _, coeffs = model_spectra(
+        full, biases, temps, grid=grid, n_fs=n_fs, n_omegas=tuple(n_omegas), cutoff=cutoff, channel=channel
+    )
+    per = []
+    offset = 0
+    for i, (g, ga, gb) in enumerate(model):
+        n = len(ys[i])
+        ri = r_best[offset : offset + n]
+        offset += n
+        shape = np.asarray(g) * (1.0 + float(full["background_slope"]) * biases[i])
+        mod = ri * sigs[i] + ys[i]
+        sc = float(np.sum(mod * shape) / np.sum(shape * shape))
+        c = np.asarray(coeffs[i])
+        per.append(
+            {
+                "T_K": temps[i],
+                "n_points": n,
+                "scale": sc,
+                "sigma": float(np.median(sigs[i])),
+                "sigma_source": sources[i],
+                "chi2": float(np.sum(ri**2)),
+                "n_omega": int(n_omegas[i]),
+                "bias_mV": biases[i].tolist(),
+                "data": ys[i].tolist(),
+                "model": mod.tolist(),
+                "residuals": ri.tolist(),
+                "conductance": np.asarray(g).tolist(),
+                "conductance_alpha": np.asarray(ga).tolist(),
+                "conductance_beta": np.asarray(gb).tolist(),
+                "gap_coefficients_meV": (1e3 * c).tolist(),
+                "delta_alpha_diagonal_meV": 1e3 * float(c[0]),
+                "delta_beta_diagonal_meV": 1e3 * float(c[3]),
+            }
+        )
+    from ..provenance import provenance
+
+    prov = provenance(getattr(data, "path", None), getattr(data, "sha256", None))
+    prov["input_format"] = getattr(data, "format", None)
+    return SpectrumFitResult(
+        parameters=best,
+        uncertainties={n: float(u) for n, u in zip(names, chosen, strict=True)},
+        uncertainties_raw={n: float(u) for n, u in zip(names, raw, strict=True)},
+        uncertainties_scaled={n: float(u) for n, u in zip(names, raw * factor, strict=True)},
+        uncertainty_scaling=scaling,
+        correlations=cov["correlation"],
+        chi2=chi2,
+        dof=dof,
+        converged=converged,
+        degenerate=degenerate,
+        message=message,
+        n_data=n_data,
+        free=names,
+        fixed={k: float(v) for k, v in base.items()},
+        scale_mode=scale_mode,
+        spectra=per,
+        grid=grid,
+        n_fs=n_fs,
+        cutoff=cutoff,
+        channel=channel,
+        starts=starts,
+        chi2_per_start=run.chi2_per_start,
+        singular_values=cov["singular_values"],
+        provenance=prov,
+        seconds=time.perf_counter() - t_start,
+    )
