@@ -5,6 +5,8 @@ Subcommands
 ``jaxnickel mixd ...``       mean-field ground state of the MixD+V model (paper 000)
 ``jaxnickel triplon ...``    two-band s+- gaps of the triplon model (paper 001)
 ``jaxnickel fit DATA.csv``   fit the triplon model to gap data
+``jaxnickel spectrum ...``   tunnelling conductance dI/dV of the triplon state
+``jaxnickel fit-spectrum F`` fit the triplon model to STM spectra (Nanonis .dat or CSV)
 ``jaxnickel load FILE``      print a solution saved with ``--save``
 ``jaxnickel reproduce``      regenerate the paper's figures and a report
 ``jaxnickel exact ...``      exact diagonalisation of the microscopic ladder, Eq. (1) of paper 000
@@ -62,6 +64,38 @@ def _int(name):
     return conv
 
 
+def _add_triplon_model_flags(tr, *, grid: int, channel_flag: str = "--channel", T_flag: bool = True):
+    """The model flags of paper 001, shared by ``triplon``, ``spectrum`` and ``fit-spectrum``."""
+    g = tr.add_mutually_exclusive_group()
+    g.add_argument(
+        "--nc", type=_finite_float("nc"), default=None, help="electrons per Ni, n_alpha + n_beta (default 0.45)"
+    )
+    g.add_argument("--mu", type=_finite_float("mu"), default=None, help="chemical potential (eV), instead of --nc")
+    g = tr.add_mutually_exclusive_group()
+    g.add_argument(
+        "--lambda",
+        dest="lam",
+        type=_finite_float("lambda"),
+        default=None,
+        help="lambda = V sqrt(N_a N_b) (default 0.5)",
+    )
+    g.add_argument("--V", type=_finite_float("V"), default=None, help="coupling V (eV), instead of --lambda")
+    tr.add_argument("--kappa-a", type=_finite_float("kappa-a"), default=0.75, help="kappa_a (default 0.75)")
+    tr.add_argument("--kappa-b", type=_finite_float("kappa-b"), default=0.75, help="kappa_b (default 0.75)")
+    tr.add_argument("--omega", type=_finite_float("omega"), default=0.3, help="pairing cutoff Omega (eV, default 0.3)")
+    tr.add_argument("--cutoff", default="lorentzian", help="lorentzian | sharp (default lorentzian)")
+    if T_flag:
+        tr.add_argument("--T", type=_finite_float("T"), default=0.0, help="temperature in kelvin (default 0)")
+    tr.add_argument("--grid", type=_int("grid"), default=grid, help=f"k-points per direction (default {grid})")
+    tr.add_argument(
+        channel_flag, dest="pairing", default="auto", help="pairing channel: auto | s | d (default auto: lowest F)"
+    )
+    for name, default in (("t1", 0.45), ("t2", -0.24), ("t3", 0.06), ("eps-alpha", 0.4), ("eps-beta", 0.1)):
+        tr.add_argument(
+            f"--{name}", type=_finite_float(name), default=default, help=f"band parameter (eV, default {default})"
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="jaxnickel", description="Differentiable mean-field pairing in bilayer nickelates.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -87,32 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--save", metavar="FILE.npz", default=None, help="save the whole solution (loadable)")
 
     tr = sub.add_parser("triplon", help="two-band s+- gaps of the triplon model (paper 001)")
-    g = tr.add_mutually_exclusive_group()
-    g.add_argument(
-        "--nc", type=_finite_float("nc"), default=None, help="electrons per Ni, n_alpha + n_beta (default 0.45)"
-    )
-    g.add_argument("--mu", type=_finite_float("mu"), default=None, help="chemical potential (eV), instead of --nc")
-    g = tr.add_mutually_exclusive_group()
-    g.add_argument(
-        "--lambda",
-        dest="lam",
-        type=_finite_float("lambda"),
-        default=None,
-        help="lambda = V sqrt(N_a N_b) (default 0.5)",
-    )
-    g.add_argument("--V", type=_finite_float("V"), default=None, help="coupling V (eV), instead of --lambda")
-    tr.add_argument("--kappa-a", type=_finite_float("kappa-a"), default=0.75, help="kappa_a (default 0.75)")
-    tr.add_argument("--kappa-b", type=_finite_float("kappa-b"), default=0.75, help="kappa_b (default 0.75)")
-    tr.add_argument("--omega", type=_finite_float("omega"), default=0.3, help="pairing cutoff Omega (eV, default 0.3)")
-    tr.add_argument("--cutoff", default="lorentzian", help="lorentzian | sharp (default lorentzian)")
-    tr.add_argument("--T", type=_finite_float("T"), default=0.0, help="temperature in kelvin (default 0)")
-    tr.add_argument("--grid", type=_int("grid"), default=512, help="k-points per direction (default 512)")
+    _add_triplon_model_flags(tr, grid=512)
     tr.add_argument("--method", default="gradient", help="gradient | fixed-point (default gradient)")
-    tr.add_argument("--channel", default="auto", help="auto | s | d (default auto: lowest free energy)")
-    for name, default in (("t1", 0.45), ("t2", -0.24), ("t3", 0.06), ("eps-alpha", 0.4), ("eps-beta", 0.1)):
-        tr.add_argument(
-            f"--{name}", type=_finite_float(name), default=default, help=f"band parameter (eV, default {default})"
-        )
     tr.add_argument("--tc", action="store_true", help="also compute T_c (s+- and d channels)")
     tr.add_argument("--json", action="store_true", help="print one JSON object")
     tr.add_argument("--plot", metavar="FILE.png", default=None, help="gaps vs Fermi-surface angle and over the zone")
@@ -131,6 +141,37 @@ def build_parser() -> argparse.ArgumentParser:
     ft.add_argument("--out", metavar="FIT.json", default=None, help="write the result as JSON")
     ft.add_argument("--plot", metavar="FIT.png", default=None, help="data vs model gaps vs angle")
     ft.add_argument("--json", action="store_true", help="print one JSON object")
+
+    sp = sub.add_parser("spectrum", help="tunnelling conductance dI/dV of the self-consistent triplon state")
+    _add_triplon_model_flags(sp, grid=256)
+    sp.add_argument("--gamma", type=_finite_float("gamma"), required=True, help="Dynes broadening Gamma (meV, > 0)")
+    sp.add_argument(
+        "--tunnel-ratio", type=_finite_float("tunnel-ratio"), default=1.0, help="beta/alpha tunnelling weight r"
+    )
+    sp.add_argument("--bias", required=True, metavar="MIN:MAX:N", help="bias grid in mV, e.g. --bias=-40:40:161")
+    sp.add_argument("--n-fs", type=_int("n-fs"), default=48, help="Fermi-line angles per quadrant (default 48)")
+    sp.add_argument("--json", action="store_true", help="print one JSON object")
+    sp.add_argument("--out", metavar="FILE.csv", default=None, help="write bias_mV,dIdV,T_K (readable by fit-spectrum)")
+    sp.add_argument("--plot", metavar="FILE.png", default=None, help="g(V) and its two band contributions")
+
+    fs = sub.add_parser("fit-spectrum", help="fit the triplon model to STM spectra (Nanonis .dat or CSV)")
+    fs.add_argument("data", help="Nanonis bias-spectroscopy .dat file or CSV bias_mV,dIdV[,sigma][,T_K]")
+    fs.add_argument("--free", required=True, help="comma-separated free parameters, e.g. lambda,kappa_a,gamma,scale")
+    fs.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE", help="fix a parameter (repeatable)")
+    fs.add_argument("--start", action="append", default=[], metavar="NAME=VALUE", help="start value of a parameter")
+    fs.add_argument("--cutoff", default="lorentzian", help="lorentzian | sharp (default lorentzian)")
+    fs.add_argument("--grid", type=_int("grid"), default=128, help="k-points per direction (default 128)")
+    fs.add_argument("--T", type=_finite_float("T"), default=None, help="temperature (K), overriding the file's")
+    fs.add_argument("--channel", default=None, help="Nanonis channel of the conductance (default 'LI Demod 1 X')")
+    fs.add_argument(
+        "--derivative", action="store_true", help="differentiate the channel numerically (use with --channel Current)"
+    )
+    fs.add_argument("--pairing", default="s", help="pairing channel of the gap solve: s | d | auto (default s)")
+    fs.add_argument("--starts", type=_int("starts"), default=2, help="number of starts (default 2)")
+    fs.add_argument("--max-steps", type=_int("max-steps"), default=60, help="Levenberg-Marquardt steps per start")
+    fs.add_argument("--json", action="store_true", help="print one JSON object")
+    fs.add_argument("--out", metavar="FIT.json", default=None, help="write the result as JSON")
+    fs.add_argument("--plot", metavar="FIT.png", default=None, help="data, model, residuals, bands, ellipse")
 
     ld = sub.add_parser("load", help="print a solution saved by `jaxnickel mixd --save`")
     ld.add_argument("file")
@@ -272,29 +313,32 @@ def _json_safe(x):
     return x
 
 
-def _cmd_triplon(a) -> int:
+def _check_triplon_flags(a) -> None:
+    """Range checks of the shared model flags (before any computation)."""
     if a.grid < 8:
         raise ValueError(f"--grid must be an integer >= 8, got {a.grid}")
-    if a.T < 0:
+    if getattr(a, "T", None) is not None and a.T < 0:
         raise ValueError(f"--T must be >= 0 (kelvin), got {a.T}")
     if a.omega <= 0:
         raise ValueError(f"--omega must be > 0 (eV), got {a.omega}")
     if a.nc is not None and not 0.0 < a.nc < 2.0:
         raise ValueError(f"--nc must be in (0, 2) electrons per Ni (what the two bands hold), got {a.nc}")
     from .triplon.params import CUTOFFS
-    from .triplon.solve import CHANNELS, METHODS
+    from .triplon.solve import CHANNELS
 
-    if a.method not in METHODS:
-        raise ValueError(f"--method must be one of {', '.join(METHODS)}, got {a.method!r}")
-    if a.channel not in CHANNELS:
-        raise ValueError(f"--channel must be one of {', '.join(CHANNELS)}, got {a.channel!r}")
+    if a.pairing not in CHANNELS:
+        raise ValueError(f"--channel must be one of {', '.join(CHANNELS)}, got {a.pairing!r}")
     if a.cutoff not in CUTOFFS:
         raise ValueError(f"--cutoff must be one of {', '.join(CUTOFFS)}, got {a.cutoff!r}")
+
+
+def _triplon_params(a):
+    """TriplonParams from the shared model flags (temperature ``a.T`` in kelvin)."""
     _enable_x64()
-    from .triplon import K_B, BandParams, critical_temperatures, make_params, solve
+    from .triplon import K_B, BandParams, make_params
 
     bands = BandParams(t1=a.t1, t2=a.t2, t3=a.t3, eps_alpha=a.eps_alpha, eps_beta=a.eps_beta)
-    p = make_params(
+    return make_params(
         n_c=a.nc,
         mu=a.mu,
         lam=a.lam,
@@ -307,7 +351,34 @@ def _cmd_triplon(a) -> int:
         grid=a.grid,
         cutoff=a.cutoff,
     )
-    sol = solve(p, a.grid, a.method, channel=a.channel, max_steps=a.max_steps, warn=False)
+
+
+def _check_output(path, flag: str, suffixes: tuple[str, ...]) -> None:
+    """Refuse an output path before any work: known suffix, existing writable folder."""
+    if path is None:
+        return
+    if not path or os.path.basename(path) == "":
+        raise ValueError(f"{flag} needs a file name, got {path!r}")
+    if not path.lower().endswith(suffixes):
+        raise ValueError(f"{flag} {path}: the file name must end in {' or '.join(suffixes)}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"{flag} {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{flag} {path}: folder {folder} is not writable")
+
+
+def _cmd_triplon(a) -> int:
+    _check_triplon_flags(a)
+    from .triplon.solve import METHODS
+
+    if a.method not in METHODS:
+        raise ValueError(f"--method must be one of {', '.join(METHODS)}, got {a.method!r}")
+    _check_output(a.plot, "--plot", (".png", ".pdf", ".svg"))
+    p = _triplon_params(a)
+    from .triplon import K_B, critical_temperatures, solve
+
+    sol = solve(p, a.grid, a.method, channel=a.pairing, max_steps=a.max_steps, warn=False)
     d = sol.summary()
     d["T_kelvin"] = a.T
     if a.tc:
@@ -415,6 +486,196 @@ def _cmd_fit(a) -> int:
     if r.degenerate or not r.converged:
         why = r.message if r.degenerate else "the least-squares solver did not converge"
         print(f"jaxnickel: error: {why}", file=sys.stderr)
+        return EXIT_NOT_CONVERGED
+    return 0
+
+
+def _parse_bias(text: str):
+    parts = text.split(":")
+    if len(parts) != 3:
+        raise ValueError(f"--bias must be MIN:MAX:N (mV), e.g. --bias=-40:40:161, got {text!r}")
+    try:
+        lo, hi = float(parts[0]), float(parts[1])
+        n = int(parts[2])
+    except ValueError:
+        raise ValueError(
+            f"--bias must be MIN:MAX:N with numbers MIN < MAX (mV) and an integer N, got {text!r}"
+        ) from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"--bias: MIN < MAX must be finite numbers (mV), got {text!r}")
+    if max(abs(lo), abs(hi)) > 2000.0:
+        raise ValueError(f"--bias: |bias| must be <= 2000 mV (the bands are ~1 eV wide), got {text!r}")
+    if not 2 <= n <= 100000:
+        raise ValueError(f"--bias: N must be an integer in [2, 100000], got {n}")
+    return lo, hi, n
+
+
+def _cmd_spectrum(a) -> int:
+    _check_triplon_flags(a)
+    if a.gamma <= 0:
+        raise ValueError(f"--gamma must be > 0 (Dynes broadening, meV), got {a.gamma}")
+    if a.gamma > 1000:
+        raise ValueError(f"--gamma must be <= 1000 meV, got {a.gamma}")
+    if a.tunnel_ratio < 0:
+        raise ValueError(f"--tunnel-ratio must be >= 0, got {a.tunnel_ratio}")
+    if a.n_fs < 4 or a.n_fs > 4096:
+        raise ValueError(f"--n-fs must be an integer in [4, 4096], got {a.n_fs}")
+    if a.T > 2000:
+        raise ValueError(f"--T must be <= 2000 K (the thermal window must stay inside the bands), got {a.T}")
+    lo, hi, n = _parse_bias(a.bias)
+    _check_output(a.out, "--out", (".csv",))
+    _check_output(a.plot, "--plot", (".png", ".pdf", ".svg"))
+    p = _triplon_params(a)
+    import numpy as np
+
+    from .triplon.spectra import check_pockets, spectrum
+
+    check_pockets(p.bands)
+    print(f"jaxnickel: compiling and solving on a {a.grid}x{a.grid} grid ...", file=sys.stderr, flush=True)
+    spec = spectrum(
+        p,
+        np.linspace(lo, hi, n),
+        gamma_meV=a.gamma,
+        tunnel_ratio=a.tunnel_ratio,
+        grid=a.grid,
+        n_fs=a.n_fs,
+        channel=a.pairing,
+    )
+    d = _json_safe(spec.to_dict())
+    from .provenance import provenance
+
+    d["provenance"] = provenance()
+    if a.out:
+        from .spectra.io import Spectrum, SpectrumSet
+
+        header = (
+            f"# jaxnickel spectrum: normalised conductance g of the self-consistent triplon state\n"
+            f"# gamma_meV={a.gamma} tunnel_ratio={a.tunnel_ratio} grid={a.grid} channel={d['channel']} "
+            f"lambda={d['lambda']:.6g} V={d['V']:.6g} mu={d['mu']:.6g} cutoff={a.cutoff}\n"
+            f"# jaxnickel {d['provenance']['jaxnickel_version']} git {d['provenance']['git_revision']} "
+            f"{d['provenance']['date']}\n"
+        )
+        body = SpectrumSet((Spectrum(spec.bias_mV, spec.conductance, None, a.T),)).to_csv()
+        _atomic_write(a.out, header + body)
+    if a.json:
+        print(json.dumps(d))
+    else:
+        print(
+            f"tunnelling spectrum of the {d['channel']} state, T = {a.T:g} K, gamma = {a.gamma:g} meV, r = {a.tunnel_ratio:g}"
+        )
+        gp = d["gaps"]
+        print(
+            f"  gaps: alpha {gp['delta_alpha_min_meV']:.3f} .. {gp['delta_alpha_max_meV']:.3f} meV, "
+            f"beta {gp['delta_beta_min_meV']:.3f} .. {gp['delta_beta_max_meV']:.3f} meV"
+        )
+        g = spec.conductance
+        i = int(np.argmax(g))
+        print(f"  g(0) = {g[np.argmin(np.abs(spec.bias_mV))]:.4f}, max g = {g[i]:.4f} at {spec.bias_mV[i]:.2f} mV")
+        print(f"  {n} biases from {lo:g} to {hi:g} mV; energy grid {spec.n_omega} points, {a.n_fs} Fermi-line angles")
+        if a.out:
+            print(f"  written to {a.out}")
+    if a.plot:
+        from .spectra.plotting import plot_spectrum
+
+        plot_spectrum(spec, a.plot)
+    if not d["solution_converged"]:
+        print("jaxnickel: error: the gap equation did not converge", file=sys.stderr)
+        return EXIT_NOT_CONVERGED
+    return 0
+
+
+def _atomic_write(path: str, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path`` and rename it into place."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _cmd_fit_spectrum(a) -> int:
+    if a.grid < 8:
+        raise ValueError(f"--grid must be an integer >= 8, got {a.grid}")
+    if a.starts < 1:
+        raise ValueError(f"--starts must be >= 1, got {a.starts}")
+    if a.max_steps < 1:
+        raise ValueError(f"--max-steps must be >= 1, got {a.max_steps}")
+    if a.T is not None and not 0 <= a.T <= 2000:
+        raise ValueError(f"--T must be in [0, 2000] K, got {a.T}")
+    from .spectra.fit import SPECTRUM_PARAMETERS
+
+    free = [f.strip() for f in a.free.split(",") if f.strip()]
+    bad = [f for f in free if f not in SPECTRUM_PARAMETERS]
+    if bad:
+        raise ValueError(f"--free: unknown parameter(s) {', '.join(bad)}; allowed: {', '.join(SPECTRUM_PARAMETERS)}")
+    fixed = _name_values(a.fix, "--fix")
+    start = _name_values(a.start, "--start")
+    _check_output(a.out, "--out", (".json",))
+    _check_output(a.plot, "--plot", (".png", ".pdf", ".svg"))
+    if not os.path.exists(a.data):
+        raise ValueError(f"data file not found: {a.data}")
+    from .spectra.io import DEFAULT_CHANNEL, load_spectra
+
+    kw = {"temperature_K": a.T, "derivative": a.derivative}
+    if a.channel is not None:
+        kw["channel"] = a.channel
+    elif a.derivative:
+        kw["channel"] = "Current"
+    else:
+        kw["channel"] = DEFAULT_CHANNEL
+    data = load_spectra(a.data, **kw)
+    _enable_x64()
+    from .spectra.fit import fit_spectra
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = fit_spectra(
+            data,
+            free,
+            fixed,
+            start=start,
+            temperature_K=None,  # already applied by the reader
+            grid=a.grid,
+            cutoff=a.cutoff,
+            channel=a.pairing,
+            starts=a.starts,
+            max_steps=a.max_steps,
+            progress=True,
+        )
+    for w in caught:
+        print(f"jaxnickel: warning: {str(w.message).splitlines()[0]}", file=sys.stderr)
+    d = r.to_dict()
+    if a.out:
+        _atomic_write(a.out, json.dumps(d, indent=2))
+    if a.json:
+        print(json.dumps(d))
+    else:
+        temps = ", ".join(f"{s['T_K']:g}" for s in r.spectra)
+        print(
+            f"fit of {len(r.spectra)} spectrum(s) (T = {temps} K, {r.n_data} points), grid {a.grid}, {a.starts} start(s)"
+        )
+        for k, v in r.parameters.items():
+            u = r.uncertainties[k]
+            unit = " meV" if k == "gamma" else ""
+            print(f"  {k:<16s} = {v:.6g}{unit}" + (f" +- {u:.2g}" if math.isfinite(u) else " (unconstrained)"))
+        print(
+            f"  chi2 = {r.chi2:.5g} for dof = {r.dof} (chi2/dof = {r.reduced_chi2:.3g}); uncertainties {r.uncertainty_scaling}"
+        )
+        print(
+            f"  noise: {r.spectra[0]['sigma_source']}; converged={r.converged} degenerate={r.degenerate}; {r.seconds:.1f} s"
+        )
+        print(f"  message: {r.message}")
+        if a.out:
+            print(f"  written to {a.out}")
+    if a.plot:
+        from .spectra.plotting import plot_spectrum_fit
+
+        plot_spectrum_fit(r, a.plot)
+    if r.degenerate or not r.converged:
+        print(f"jaxnickel: error: {r.message}", file=sys.stderr)
         return EXIT_NOT_CONVERGED
     return 0
 
@@ -549,6 +810,8 @@ def main(argv=None) -> int:
             "mixd": _cmd_mixd,
             "triplon": _cmd_triplon,
             "fit": _cmd_fit,
+            "spectrum": _cmd_spectrum,
+            "fit-spectrum": _cmd_fit_spectrum,
             "load": _cmd_load,
             "reproduce": _cmd_reproduce,
             "exact": _cmd_exact,

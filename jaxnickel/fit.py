@@ -21,8 +21,8 @@ logistic map onto (0, 2); several starts (the given start and multiplicative
 perturbations of it), lowest chi^2 kept.  Uncertainties and correlations come from
 the Jacobian at the optimum, ``cov = (J^T J)^{-1}`` in the physical parameters (data
 uncertainties taken at face value; ``chi2/dof`` says whether they are).  A fit with
-more free parameters than data, or a Jacobian whose condition number exceeds 1e8
-(scaled to unit-free parameters), is reported as degenerate with the unconstrained
+more free parameters than data, or a Jacobian whose condition number exceeds 1e6
+(columns normalised, :func:`jaxnickel.solvers.least_squares.covariance_analysis`), is reported as degenerate with the unconstrained
 combination, never silently returned.
 """
 

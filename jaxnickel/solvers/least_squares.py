@@ -12,9 +12,9 @@ spectra).
   columns; transposing the linearisation of a solver chain buys nothing); lowest
   chi^2 kept; one compiled program for every start.
 * :func:`covariance_analysis`: ``cov = (J^T J)^{-1}`` in the physical parameters, the
-  singular values of the unit-free Jacobian ``J diag(max(|p|, 1e-3))``, degeneracy
-  (condition number > ``cond_max``, or fewer data than parameters) with the
-  unconstrained combination named.
+  singular values of the column-normalised (unit-free) Jacobian, degeneracy (condition
+  number > ``cond_max``, or fewer data than parameters) with the unconstrained
+  combination named.
 """
 
 from __future__ import annotations
@@ -168,33 +168,44 @@ def multistart_least_squares(
     return best
 
 
-def covariance_analysis(J, p, names: Sequence[str], *, cond_max: float = 1e8) -> dict:
+def covariance_analysis(J, p, names: Sequence[str], *, cond_max: float = 1e6) -> dict:
     """Uncertainties, correlations and degeneracy from the Jacobian ``J`` (n_data x n_par) at ``p``.
 
     ``J`` is the Jacobian of the *weighted* residuals ``(model - data)/sigma`` in the
-    physical parameters.  Returns a dict with ``uncertainties`` (NaN when degenerate),
-    ``correlation`` (nested dict), ``covariance`` (array), ``singular_values`` (of the
-    unit-free Jacobian), ``condition``, ``degenerate`` and ``message`` (naming the
-    unconstrained combination, relative changes, when degenerate).
+    physical parameters.  Degeneracy is judged on the column-normalised Jacobian (unit
+    free: a parameter of size 1e-11, a lock-in scale in A, counts like any other); its
+    condition number is ``sqrt((1 + rho)/(1 - rho))`` for two parameters of correlation
+    ``rho``, so ``cond_max = 1e6`` flags only combinations the data do not see at all
+    (``1 - |rho| < 1e-12``), not merely strong correlations (reported in ``correlation``).
+    Returns a dict with ``uncertainties`` (NaN when degenerate), ``correlation``
+    (nested dict), ``covariance`` (array), ``singular_values`` (of the normalised
+    Jacobian), ``condition``, ``degenerate`` and ``message`` (naming the unconstrained
+    combination in relative changes of the parameters when degenerate).
     """
     J = np.asarray(J, dtype=float)
     p = np.asarray(p, dtype=float)
     names = list(names)
     n_data, n_par = J.shape
-    scale = np.maximum(np.abs(p), 1e-3)
-    Js = J * scale
+    norms = np.linalg.norm(J, axis=0)
+    Js = J / np.where(norms > 0, norms, 1.0)
     s = np.linalg.svd(Js, compute_uv=False)
-    cond = float(s[0] / s[-1]) if len(s) == n_par and s[-1] > 0 else float("inf")
+    cond = float(s[0] / s[-1]) if len(s) == n_par and s[-1] > 0 and np.all(norms > 0) else float("inf")
     degenerate = n_data < n_par or cond > cond_max
-    cov = np.linalg.pinv(J.T @ J)
+    # (J^T J)^-1 through the normalised columns: a lock-in scale in A next to a
+    # dimensionless coupling spans ~25 decades, which a plain pinv of J^T J truncates
+    d = 1.0 / np.where(norms > 0, norms, 1.0)
+    cov = np.linalg.pinv(Js.T @ Js) * np.outer(d, d)
     unc = np.sqrt(np.clip(np.diag(cov), 0, None))
     safe = np.where(unc > 0, unc, 1.0)
     corr = cov / np.outer(safe, safe)
     message = "ok"
     if degenerate:
         _, _, vt = np.linalg.svd(Js)
-        null = vt[-1]
-        combo = " ".join(f"{c:+.2f}*{n}" for c, n in zip(null, names, strict=True) if abs(c) > 0.05)
+        null = vt[-1] / np.where(norms > 0, norms, 1.0)  # direction in the physical parameters
+        null = np.where(norms > 0, null, 0.0) + np.where(norms > 0, 0.0, 1.0)  # a parameter with no effect at all
+        rel = null / np.where(p != 0, np.abs(p), 1.0)
+        rel = rel / np.max(np.abs(rel))
+        combo = " ".join(f"{c:+.2f}*{n}" for c, n in zip(rel, names, strict=True) if abs(c) > 0.05)
         message = (
             f"degenerate fit: {n_par} free parameters, {n_data} data points, condition number "
             f"{cond:.3g}; the data do not constrain the combination {combo} (relative changes)"

@@ -108,6 +108,7 @@ class SpectrumFitResult:
     uncertainties_scaled: dict
     uncertainty_scaling: str
     correlations: dict
+    covariance: list
     chi2: float
     dof: int
     converged: bool
@@ -170,7 +171,9 @@ def _model_values(values: dict) -> dict:
     return v
 
 
-def model_spectra(values: dict, biases_mV, temperatures_K, *, grid: int, n_fs: int, n_omegas, cutoff: str, channel: str):
+def model_spectra(
+    values: dict, biases_mV, temperatures_K, *, grid: int, n_fs: int, n_omegas, cutoff: str, channel: str
+):
     """Model conductances (no scale / background) for each spectrum: list of ``(g, g_alpha, g_beta)``, and solve flags.
 
     ``values``: physical parameter values (traced or not) with the keys of
@@ -180,9 +183,7 @@ def model_spectra(values: dict, biases_mV, temperatures_K, *, grid: int, n_fs: i
     """
     mv = _model_values(values)
     p0 = build_params(mv, grid, 0.0)
-    p0 = type(p0)(
-        bands=p0.bands, V=p0.V, kappa_a=p0.kappa_a, kappa_b=p0.kappa_b, omega=p0.omega, T=0.0, cutoff=cutoff
-    )
+    p0 = type(p0)(bands=p0.bands, V=p0.V, kappa_a=p0.kappa_a, kappa_b=p0.kappa_b, omega=p0.omega, T=0.0, cutoff=cutoff)
     Ts = jnp.asarray(np.asarray(temperatures_K, dtype=float) * K_B)
 
     def one(T):
@@ -318,9 +319,7 @@ def fit_spectra(
     drop |= {"mu" if ("n_c" in named or "mu" not in named) else "n_c"}
     drop |= {"kappa"} if "kappa" not in named else {"kappa_a", "kappa_b"}
     drop |= {"scale"}
-    base = {
-        k: jnp.asarray(float(fixed.get(k, defaults[k]))) for k in defaults if k not in drop and k not in free
-    }
+    base = {k: jnp.asarray(float(fixed.get(k, defaults[k]))) for k in defaults if k not in drop and k not in free}
 
     def start_value(n):
         if n.startswith("scale"):
@@ -487,6 +486,7 @@ def fit_spectra(
         uncertainties_scaled={n: float(u) for n, u in zip(names, raw * factor, strict=True)},
         uncertainty_scaling=scaling,
         correlations=cov["correlation"],
+        covariance=(np.asarray(cov["covariance"]) * (1.0 if sigma_given else factor**2)).tolist(),
         chi2=chi2,
         dof=dof,
         converged=converged,
