@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     fs.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE", help="fix a parameter (repeatable)")
     fs.add_argument("--start", action="append", default=[], metavar="NAME=VALUE", help="start value of a parameter")
     fs.add_argument("--cutoff", default="lorentzian", help="lorentzian | sharp (default lorentzian)")
-    fs.add_argument("--grid", type=_int("grid"), default=128, help="k-points per direction (default 128)")
+    fs.add_argument("--grid", type=_int("grid"), default=256, help="k-points per direction (default 256)")
     fs.add_argument("--T", type=_finite_float("T"), default=None, help="temperature (K), overriding the file's")
     fs.add_argument("--channel", default=None, help="Nanonis channel of the conductance (default 'LI Demod 1 X')")
     fs.add_argument(
@@ -168,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fs.add_argument("--pairing", default="s", help="pairing channel of the gap solve: s | d | auto (default s)")
     fs.add_argument("--starts", type=_int("starts"), default=2, help="number of starts (default 2)")
-    fs.add_argument("--max-steps", type=_int("max-steps"), default=60, help="Levenberg-Marquardt steps per start")
+    fs.add_argument("--max-steps", type=_int("max-steps"), default=100, help="Levenberg-Marquardt steps per start")
     fs.add_argument("--json", action="store_true", help="print one JSON object")
     fs.add_argument("--out", metavar="FIT.json", default=None, help="write the result as JSON")
     fs.add_argument("--plot", metavar="FIT.png", default=None, help="data, model, residuals, bands, ellipse")
@@ -528,9 +528,8 @@ def _cmd_spectrum(a) -> int:
     p = _triplon_params(a)
     import numpy as np
 
-    from .triplon.spectra import check_pockets, spectrum
+    from .triplon.spectra import spectrum
 
-    check_pockets(p.bands)
     print(f"jaxnickel: compiling and solving on a {a.grid}x{a.grid} grid ...", file=sys.stderr, flush=True)
     spec = spectrum(
         p,

@@ -3,7 +3,8 @@
 No Jupyter dependency.  Each notebook runs in a fresh Python subprocess with its
 small-settings switch (``JAXNICKEL_NOTEBOOK_SMALL=1``) and ``MPLBACKEND=Agg``.  The
 subprocess executes the code cells in order in one namespace.  As Jupyter would, it
-renders a figure that is a cell's last expression, here to an in-memory PNG.  The
+renders a figure that is a cell's last expression, here to an in-memory PNG (notebook 04
+shows its figures with a ``show(fig)`` helper, which draws them to PNG itself).  The
 notebooks carry their own ``assert`` statements: the two solvers agree, autodiff
 matches finite differences, a fit recovers its truth.  A passing run therefore checks
 physics as well as that the code runs.
@@ -27,6 +28,8 @@ SMALL_SWITCH = "JAXNICKEL_NOTEBOOK_SMALL"
 IMPORTS_JAXNICKEL = re.compile(r"^\s*(import|from)\s+jaxnickel\b", re.MULTILINE)
 MIN_ASSERTS = 3  # physics assertions each notebook must carry
 TIMEOUT_S = 1200  # per notebook; they take ~1-4 min under small settings on 2 busy cores
+# optional packages a notebook needs (skipped without them): 04 reads a Nanonis file (extra jaxnickel[spectra])
+REQUIRES = {"04_spectrum_fit": ("nanonis_xarray",)}
 
 # Executed in the subprocess: python -c RUNNER notebook.ipynb
 RUNNER = r"""
@@ -69,7 +72,8 @@ def _code_cells(nb: dict) -> list[tuple[int, str]]:
 
 def test_notebooks_present():
     names = {p.name for p in NOTEBOOKS}
-    assert {"01_mixd_tour.ipynb", "02_triplon_tour.ipynb", "03_fitting_tour.ipynb"} <= names, names
+    expected = {"01_mixd_tour.ipynb", "02_triplon_tour.ipynb", "03_fitting_tour.ipynb", "04_spectrum_fit.ipynb"}
+    assert expected <= names, names
     assert (NOTEBOOK_DIR / "README.md").is_file()
 
 
@@ -108,6 +112,8 @@ def test_notebook_structure(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs(path, tmp_path):
     """Every code cell runs, in order, under small settings, and its asserts hold."""
+    for module in REQUIRES.get(path.stem, ()):
+        pytest.importorskip(module)
     env = dict(os.environ)
     env[SMALL_SWITCH] = "1"
     env["MPLBACKEND"] = "Agg"

@@ -329,15 +329,28 @@ class TunnellingSpectrum(eqx.Module):
         }
 
 
-def check_pockets(bands) -> None:
-    """Raise ``ValueError`` unless both sheets are closed pockets (the Fermi-line quadrature needs it)."""
+def check_pockets(bands, n_fs: int = N_FS, *, grid: int = 256, rtol: float = 0.02) -> None:
+    """Raise ``ValueError`` unless both sheets are closed pockets the Fermi-line quadrature covers.
+
+    Checks that each sheet is a pocket around Gamma or M, that every ray from its centre
+    crosses it, and that the weights add up to the triangle-method DOS of
+    :func:`~jaxnickel.triplon.bands.dos_fermi` within ``rtol`` (a sheet made of several
+    pieces, e.g. between the beta band's Lifshitz points, fails one of these).
+    """
     c = [int(v) for v in pocket_centers(bands)]
-    for name, ci in zip(("alpha", "beta"), c, strict=True):
-        if ci < 0:
+    line = _line_jit(bands, n_fs)
+    ref = dos_fermi(bands, grid)
+    for name, ci, w, n_ref in (
+        ("alpha", c[0], line.weight_alpha, float(ref.N_alpha)),
+        ("beta", c[1], line.weight_beta, float(ref.N_beta)),
+    ):
+        n_line = float(jnp.sum(w))
+        if ci < 0 or not math.isfinite(n_line) or abs(n_line - n_ref) > rtol * abs(n_ref):
             raise ValueError(
-                f"the {name} Fermi sheet is not a closed pocket around Gamma or M at these band parameters "
-                f"(mu = {float(bands.mu):.4f} eV; e.g. between the beta band's Lifshitz points): "
-                "the tunnelling DOS needs both sheets as pockets"
+                f"the {name} Fermi sheet is not one closed pocket around Gamma or M at these band parameters "
+                f"(mu = {float(bands.mu):.4f} eV; e.g. between the beta band's Lifshitz points, "
+                "n_c = 0.225 .. 0.292 at the paper's bands): the tunnelling DOS on the Fermi line needs both "
+                "sheets as pockets"
             )
 
 
@@ -371,7 +384,7 @@ def spectrum(
         raise ValueError(f"tunnel_ratio must be a finite number >= 0, got {tunnel_ratio}")
     if not isinstance(n_fs, int) or n_fs < 4:
         raise ValueError(f"n_fs must be an integer >= 4, got {n_fs!r}")
-    check_pockets(p.bands)
+    check_pockets(p.bands, n_fs)
     T = float(p.T)
     gamma = 1e-3 * gamma_meV
     if n_omega is None:
