@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import warnings
 from pathlib import Path
 
@@ -38,6 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .provenance import clean_json
 from .solvers import require_x64
 from .solvers.least_squares import (
     check_domain,
@@ -156,22 +156,12 @@ class FitResult:
         """JSON-ready dict (NaN -> None)."""
         d = dataclasses.asdict(self)
         d["reduced_chi2"] = self.chi2 / self.dof if self.dof > 0 else None
-        return _json_clean(d)
+        return clean_json(d)
 
     def save(self, path) -> Path:
         path = Path(path)
         path.write_text(json.dumps(self.to_dict(), indent=2))
         return path
-
-
-def _json_clean(x):
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _json_clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_json_clean(v) for v in x]
-    return x
 
 
 def fit_gaps(

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import math
 import os
 import subprocess
 from pathlib import Path
 
-__all__ = ["git_revision", "sha256_file", "provenance"]
+import numpy as np
+
+__all__ = ["git_revision", "sha256_file", "provenance", "clean_json"]
 
 
 def git_revision() -> str | None:
@@ -49,3 +52,18 @@ def provenance(input_file=None, input_sha256: str | None = None) -> dict:
         "input_file": None if input_file is None else os.path.abspath(os.fspath(input_file)),
         "input_sha256": sha,
     }
+
+
+def clean_json(x):
+    """JSON-ready copy: numpy/JAX scalars and arrays to Python, non-finite floats to ``None``."""
+    if isinstance(x, dict):
+        return {str(k): clean_json(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [clean_json(v) for v in x]
+    if isinstance(x, np.ndarray) or type(x).__module__.startswith("jax"):
+        return clean_json(np.asarray(x).tolist())
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jax
 import numpy as np
+
+from ..provenance import clean_json
 
 __all__ = ["Context", "Paper", "check_solves", "clean_json", "fmt_num", "git_revision", "lattice_text"]
 
@@ -99,18 +99,3 @@ def git_revision() -> str | None:
     from ..mixd.solution import _git_revision as rev
 
     return rev()
-
-
-def clean_json(x):
-    """JSON-ready copy: numpy scalars/arrays to Python, non-finite floats to ``None``."""
-    if isinstance(x, dict):
-        return {str(k): clean_json(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [clean_json(v) for v in x]
-    if isinstance(x, np.ndarray | jax.Array):
-        return clean_json(np.asarray(x).tolist())
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x

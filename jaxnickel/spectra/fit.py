@@ -52,6 +52,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..fit import FIT_PARAMETERS, DegenerateFitWarning, build_params
+from ..provenance import clean_json
 from ..solvers import require_x64
 from ..solvers.least_squares import (
     check_domain,
@@ -152,7 +153,7 @@ class SpectrumFitResult:
         """JSON-ready dict (non-finite numbers -> ``null``)."""
         d = dataclasses.asdict(self)
         d["reduced_chi2"] = self.reduced_chi2
-        return _json_clean(d)
+        return clean_json(d)
 
     def save(self, path) -> Path:
         """Write :meth:`to_dict` as JSON (to a temporary file renamed into place)."""
@@ -161,20 +162,6 @@ class SpectrumFitResult:
         tmp.write_text(json.dumps(self.to_dict(), indent=2))
         tmp.replace(path)
         return path
-
-
-def _json_clean(x):
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, np.floating | np.integer):
-        return _json_clean(x.item())
-    if isinstance(x, np.ndarray):
-        return _json_clean(x.tolist())
-    if isinstance(x, dict):
-        return {k: _json_clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_json_clean(v) for v in x]
-    return x
 
 
 def _model_values(values: dict) -> dict:
@@ -267,8 +254,8 @@ def fit_spectra(
     spectra = tuple(getattr(data, "spectra", (data,)))
     if not spectra:
         raise ValueError("no spectrum to fit")
-    free = list(dict.fromkeys(free)) if len(set(free)) == len(free) else None
-    if free is None:
+    free = list(free)
+    if len(set(free)) != len(free):
         raise ValueError("a parameter is listed twice in free")
     fixed = dict(fixed or {})
     start = dict(start or {})
@@ -427,24 +414,29 @@ def fit_spectra(
         n_omegas = [max(a, b) for a, b in zip(n_omegas, need, strict=True)]
         z0s = [run.z]
 
-    # Jacobian, covariance in the physical parameters
+    # residuals, Jacobian, fitted curves and gaps at the optimum: one compiled program
+    # (eagerly, every primitive of the solver chain would compile on its own)
     def r_phys(pvec):
         v = dict(base)
         v.update({n: pvec[i] for i, n in enumerate(names)})
         return weighted_residuals(v, tuple(n_omegas))
 
     @jax.jit
-    def jac(pvec):
-        return jax.jacfwd(lambda q: r_phys(q)[0])(pvec)
+    def at_optimum(pvec):
+        r, ok = r_phys(pvec)
+        J = jax.jacfwd(lambda q: r_phys(q)[0])(pvec)
+        v = dict(base)
+        v.update({n: pvec[i] for i, n in enumerate(names)})
+        curves, _, coeffs = model_spectra(
+            v, biases, temps, grid=grid, n_fs=n_fs, n_omegas=tuple(n_omegas), cutoff=cutoff, channel=channel
+        )
+        return r, ok, J, curves, coeffs
 
     p_vec = jnp.asarray([best[n] for n in names])
-    r_best, solves_ok = jax.jit(r_phys)(p_vec)
+    r_best, solves_ok, J, model, coeffs_best = at_optimum(p_vec)
     full = dict(base)
     full.update(best)
-    model, _, coeffs_best = model_spectra(
-        full, biases, temps, grid=grid, n_fs=n_fs, n_omegas=tuple(n_omegas), cutoff=cutoff, channel=channel
-    )
-    J = np.asarray(jac(p_vec))
+    J = np.asarray(J)
     r_best = np.asarray(r_best)
     chi2 = float(np.sum(r_best**2))
     cov = covariance_analysis(J, np.asarray(p_vec), names)

@@ -418,10 +418,3 @@ def _spectrum_jit(p, bias, gamma, ratio, grid, n_fs, n_omega, channel):
 
 
 _line_jit = eqx.filter_jit(fermi_line)
-
-
-def normal_dos_check(bands, n_fs: int = N_FS, grid: int = 512):
-    """``(Fermi-line N_alpha, N_beta)`` and :func:`dos_fermi`'s, for a quick consistency look."""
-    line = _line_jit(bands, n_fs)
-    d = dos_fermi(bands, grid)
-    return tuple(float(v) for v in line.dos), (float(d.N_alpha), float(d.N_beta))
