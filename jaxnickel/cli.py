@@ -388,7 +388,7 @@ def _cmd_triplon(a) -> int:
         d["tc_d_kelvin"] = tc["tc_d"]
         d["leading_channel_at_tc"] = "s+-" if tc["tc_s"] >= tc["tc_d"] else "d"
         if tc["tc"] > 0 and d["channel"] != "normal":
-            dmax = max(abs(d["delta_alpha_max_meV"]), abs(d["delta_alpha_min_meV"]))
+            dmax = d["abs_delta_alpha_max_meV"]
             d["two_delta_alpha_max_over_kTc"] = 2e-3 * dmax / (K_B * tc["tc"])
     d = _json_safe(d)
     if a.json:
@@ -400,6 +400,15 @@ def _cmd_triplon(a) -> int:
             f"N_alpha={d['N_alpha']:.5f} N_beta={d['N_beta']:.5f} /eV  lambda={d['lambda']:.4f} V={d['V']:.5f} eV"
         )
         print(f"  state: {d['channel']}   free energy {d['free_energy_meV']:.6g} meV per cell")
+        if d["time_reversal_broken"]:
+            print(
+                f"  time reversal broken: |s| {d['s_amplitude_meV']:.4f} meV, |d| {d['d_amplitude_meV']:.4f} meV, "
+                f"relative phase {d['relative_phase_deg']:.2f} deg (real parts below)"
+            )
+        if d["hessian_min"] is not None:
+            print(
+                f"  stability: smallest Hessian eigenvalue {d['hessian_min']:.4g} /eV ({'minimum' if d['stable'] else 'SADDLE'})"
+            )
         for b in ("alpha", "beta"):
             print(
                 f"  Delta_{b:<5s} on its Fermi surface: {d[f'delta_{b}_min_meV']:.4f} .. "

@@ -106,11 +106,24 @@ def build_params(values: dict, grid: int, T: float = 0.0) -> TriplonParams:
 def sheet_gap_magnitudes(sol, sheet, theta):
     """|Delta| of ``sheet`` (0/1) at angles ``theta`` (radians; NaN = sheet average)."""
     coeffs = sol.coefficients[3 * sheet : 3 * sheet + 3]
+    coeffs_im = sol.coefficients_imag[3 * sheet : 3 * sheet + 3]
     # C4v: fold any angle into [0, pi/2] (the gap is symmetric about pi/4 within it)
     th = jnp.mod(jnp.where(jnp.isnan(theta), 0.0, theta), 0.5 * jnp.pi)
     gap, _, _ = fermi_surface_gaps(sol.params, coeffs, sheet, th)
-    avg = jnp.mean(jnp.abs(sol.delta_alpha_fs if sheet == 0 else sol.delta_beta_fs))
-    return jnp.where(jnp.isnan(theta), avg, jnp.abs(gap))
+    gap_im, _, _ = fermi_surface_gaps(sol.params, coeffs_im, sheet, th)
+    fs_re, fs_im = (
+        (sol.delta_alpha_fs, sol.delta_alpha_fs_imag) if sheet == 0 else (sol.delta_beta_fs, sol.delta_beta_fs_imag)
+    )
+    avg = jnp.mean(_modulus(fs_re, fs_im))
+    # |Delta| of a complex (s+id) state: real and imaginary parts in quadrature
+    return jnp.where(jnp.isnan(theta), avg, _modulus(gap, gap_im))
+
+
+def _modulus(re, im):
+    """``|re + i im|`` with finite derivatives at a node (``|re|`` exactly for ``im = 0``)."""
+    real = im == 0
+    safe_im = jnp.where(real, 1.0, im)
+    return jnp.where(real, jnp.abs(re), jnp.hypot(re, safe_im))
 
 
 def predict_gaps(values: dict, data, grid: int):

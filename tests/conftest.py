@@ -1,4 +1,5 @@
 import contextlib
+import gc
 import io
 import json
 
@@ -21,3 +22,20 @@ def quick_reproduction(tmp_path_factory):
         code = main(["reproduce", "--out", str(out), "--quick"])
     assert code == 0, buf.getvalue()[-2000:]
     return out, json.loads((out / "summary.json").read_text()), buf.getvalue()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Free every compiled XLA program after each test module.
+
+    One pytest process compiles thousands of programs, and XLA's CPU backend maps each
+    executable's code into memory: a whole-suite run reached the kernel's limit on memory
+    mappings per process (``vm.max_map_count``, 65530 by default; up to 20000 new
+    mappings in one test module), and the next compilation crashed inside XLA (SIGSEGV
+    or SIGABRT in ``backend_compile``, in CI at tests/test_triplon_studies.py).
+    Clearing JAX's caches between modules keeps the count near 1500 at every module
+    boundary; no test relies on a program compiled in another module.
+    """
+    yield
+    jax.clear_caches()
+    gc.collect()

@@ -62,6 +62,11 @@ __all__ = [
     "coefficient_map",
     "linearized_kernel",
     "channel_eigenvalues",
+    "condensation_free_energy_complex",
+    "free_energy_of_coefficients_complex",
+    "gap_map_complex",
+    "gaps_from_coefficients_complex",
+    "coefficient_map_complex",
     "S_CHANNEL",
     "D_CHANNEL",
 ]
@@ -244,3 +249,91 @@ def channel_eigenvalues(T, p: TriplonParams, grid: TriplonGrid):
     v_d = v_d / jnp.linalg.norm(v_d)
     v_s = v_s * jnp.where(v_s[0] < 0, -1.0, 1.0)
     return lam_s, lam_d, v_s, v_d
+
+
+# ---------------------------------------------------------------------------------------
+# Complex gaps (time-reversal-breaking states such as s+- + i d)
+# ---------------------------------------------------------------------------------------
+#
+# With complex trial gaps ``Delta_bk = Delta'_bk + i Delta''_bk`` the functional keeps
+# its form with ``|Delta|``: ``E = sqrt(xi^2 + |Delta|^2)``, ``chi = Delta tanh(E/2T)/(2E)``
+# (complex), the single-band part depends on ``|Delta|`` only, and the interaction is
+# ``<H_int> = 2 V Re(m^alpha^dag C m^beta)`` with complex moments ``m^b = <u^b chi_b>``
+# (u and C are real).  Its stationary points are Eq. (14) with complex gaps; it is
+# invariant under one global phase ``Delta_b -> e^{i phi} Delta_b`` (both bands) and
+# under complex conjugation (time reversal).  Everything is written with real and
+# imaginary parts as separate real arrays (no complex dtype: safe gradients at
+# ``Delta = 0``, same kernels on every backend); a state is given by 12 real gap
+# coefficients ``r = (Re c, Im c)``, ``c = (c_alpha, c_beta)``.
+
+
+def _safe_norm3(x, y, z):
+    r2 = x * x + y * y + z * z
+    pos = r2 > 0
+    return jnp.where(pos, jnp.sqrt(jnp.where(pos, r2, 1.0)), 0.0)
+
+
+def _band_terms_complex(dr, di, xi, T):
+    """Complex-gap version of :func:`_band_terms`: ``(f_k, Re chi_k, Im chi_k)``."""
+    E = _safe_norm3(xi, dr, di)
+    g = _kernel_g(E, T)
+    a2 = dr * dr + di * di
+    axi = jnp.abs(xi)
+    s = axi + E
+    kinetic = jnp.where(s > 0, -a2 / jnp.where(s > 0, s, 1.0), 0.0)
+    Tpos = T > 0
+    Ts = jnp.where(Tpos, T, 1.0)
+    thermal = jnp.where(Tpos, -2.0 * Ts * (jax.nn.softplus(-E / Ts) - jax.nn.softplus(-axi / Ts)), 0.0)
+    return kinetic + thermal + 2.0 * a2 * g, dr * g, di * g
+
+
+def condensation_free_energy_complex(dar, dai, dbr, dbi, p: TriplonParams, grid: TriplonGrid):
+    """``f[Delta] - f[0]`` per unit cell (eV) for complex gaps ``Delta_b = dbr + i dbi``.
+
+    Equals :func:`condensation_free_energy` when the imaginary parts vanish.
+    """
+    fa, ar, ai = _band_terms_complex(dar, dai, grid.xi_alpha, p.T)
+    fb, br, bi = _band_terms_complex(dbr, dbi, grid.xi_beta, p.T)
+    n = dar.shape[-1]
+    VC = coupling_matrix(p)
+    mar, mai = grid.u_alpha @ ar / n, grid.u_alpha @ ai / n
+    mbr, mbi = grid.u_beta @ br / n, grid.u_beta @ bi / n
+    return jnp.mean(fa) + jnp.mean(fb) + 2.0 * (mar @ VC @ mbr + mai @ VC @ mbi)
+
+
+def gaps_from_coefficients_complex(r, grid: TriplonGrid):
+    """``(Re Delta_alpha, Im Delta_alpha, Re Delta_beta, Im Delta_beta)`` on the grid from ``r`` (12 reals)."""
+    return r[0:3] @ grid.u_alpha, r[6:9] @ grid.u_alpha, r[3:6] @ grid.u_beta, r[9:12] @ grid.u_beta
+
+
+def free_energy_of_coefficients_complex(r, p: TriplonParams, grid: TriplonGrid):
+    """Condensation free energy (eV per cell) of the state with gap coefficients ``r = (Re c, Im c)``."""
+    return condensation_free_energy_complex(*gaps_from_coefficients_complex(r, grid), p, grid)
+
+
+def gap_map_complex(dar, dai, dbr, dbi, p: TriplonParams, grid: TriplonGrid):
+    """Right-hand side of Eq. (14) for complex gaps: ``(Re, Im)`` of both new gaps on the grid."""
+    n = dar.shape[-1]
+    Ea = _safe_norm3(grid.xi_alpha, dar, dai)
+    Eb = _safe_norm3(grid.xi_beta, dbr, dbi)
+    ga, gb = _kernel_g(Ea, p.T), _kernel_g(Eb, p.T)
+    VC = coupling_matrix(p)
+    na_r = -(VC @ (grid.u_beta @ (dbr * gb) / n)) @ grid.u_alpha
+    na_i = -(VC @ (grid.u_beta @ (dbi * gb) / n)) @ grid.u_alpha
+    nb_r = -(VC @ (grid.u_alpha @ (dar * ga) / n)) @ grid.u_beta
+    nb_i = -(VC @ (grid.u_alpha @ (dai * ga) / n)) @ grid.u_beta
+    return na_r, na_i, nb_r, nb_i
+
+
+def coefficient_map_complex(r, p: TriplonParams, grid: TriplonGrid):
+    """Eq. (14) on the 12 real coefficients ``(Re c, Im c)``: ``r -> r_new`` (cf. :func:`coefficient_map`)."""
+    dar, dai, dbr, dbi = gaps_from_coefficients_complex(r, grid)
+    n = dar.shape[-1]
+    ga = _kernel_g(_safe_norm3(grid.xi_alpha, dar, dai), p.T)
+    gb = _kernel_g(_safe_norm3(grid.xi_beta, dbr, dbi), p.T)
+    VC = coupling_matrix(p)
+    ma = jnp.stack([grid.u_alpha @ (dar * ga), grid.u_alpha @ (dai * ga)]) / n  # (2, 3)
+    mb = jnp.stack([grid.u_beta @ (dbr * gb), grid.u_beta @ (dbi * gb)]) / n
+    a_new = -mb @ VC  # VC is diagonal (symmetric): rows are (Re, Im)
+    b_new = -ma @ VC
+    return jnp.concatenate([a_new[0], b_new[0], a_new[1], b_new[1]])

@@ -35,12 +35,27 @@ N_THETA = 91
 class TriplonSolution(eqx.Module):
     """Mean-field state of the triplon model (energies in eV, temperature in eV).
 
-    * ``channel``: 0 normal, 1 s+- (A1g), 2 d (B1g) (see ``CHANNEL_NAMES``).
+    * ``channel``: 0 normal, 1 s+- (A1g), 2 d (B1g), 3 s+id (time-reversal broken:
+      a relative phase between the s+- and d components) (see ``CHANNEL_NAMES``).
+    * Gauge: the global phase is fixed so that ``c_alpha0`` (or, without an s part,
+      ``c_alpha1``) is real and positive; a real state has zero imaginary parts.
     * ``delta_alpha``, ``delta_beta``: gaps on the k-grid (flattened ``grid x grid``,
-      C order), signed; ``coefficients``: ``(c_alpha, c_beta)`` in the basis
-      ``w(xi)(1, eta, eta^2)``.
+      C order), real parts, signed; ``delta_alpha_imag``, ``delta_beta_imag`` their
+      imaginary parts; ``coefficients``: real parts of ``(c_alpha, c_beta)`` in the
+      basis ``w(xi)(1, eta, eta^2)``, ``coefficients_imag`` the imaginary parts
+      (:attr:`complex_coefficients` joins them as 12 reals ``(Re c, Im c)``).
     * ``theta``: Fermi-surface angles on ``[0, pi/2]``; ``delta_alpha_fs``,
-      ``delta_beta_fs``: signed gaps there (NaN where the sheet is not a pocket).
+      ``delta_beta_fs``: signed gaps there (real parts; NaN where the sheet is not a
+      pocket), ``*_fs_imag`` the imaginary parts.
+    * ``s_amplitude``, ``d_amplitude``: largest ``|s part|`` (``c0 + c2 eta^2``) and
+      ``|d part|`` (``c1 eta``) of the gap on the two Fermi sheets (eV);
+      ``relative_phase``: ``arg(c_alpha1 / c_alpha0)`` of the d part relative to the s
+      part (rad; ``+-pi/2`` for s+id, NaN unless both parts are present);
+      ``time_reversal_broken``: the state is not real in any gauge.
+    * ``hessian_min`` (``_real``, ``_imag``): smallest eigenvalue of the free energy's
+      Hessian in coefficient space with the gauge mode removed (and of its real and
+      imaginary blocks), 1/eV (:mod:`~jaxnickel.triplon.stability`); ``stable``:
+      a local minimum (for the normal state: linearised eigenvalues <= 1).
     * ``free_energy``: condensation free energy ``f - f_normal`` per unit cell (eV).
     * ``lambda_s``, ``lambda_d``: leading eigenvalues of the linearised kernel at T
       (> 1: the normal state is unstable in that channel).
@@ -52,11 +67,16 @@ class TriplonSolution(eqx.Module):
     method: str = eqx.field(static=True)
     channel: jax.Array
     coefficients: jax.Array
+    coefficients_imag: jax.Array
     delta_alpha: jax.Array
     delta_beta: jax.Array
+    delta_alpha_imag: jax.Array
+    delta_beta_imag: jax.Array
     theta: jax.Array
     delta_alpha_fs: jax.Array
     delta_beta_fs: jax.Array
+    delta_alpha_fs_imag: jax.Array
+    delta_beta_fs_imag: jax.Array
     kx_alpha_fs: jax.Array
     ky_alpha_fs: jax.Array
     kx_beta_fs: jax.Array
@@ -67,6 +87,25 @@ class TriplonSolution(eqx.Module):
     converged: jax.Array
     iterations: jax.Array
     residual: jax.Array
+    time_reversal_broken: jax.Array
+    s_amplitude: jax.Array
+    d_amplitude: jax.Array
+    relative_phase: jax.Array
+    hessian_min: jax.Array
+    hessian_min_real: jax.Array
+    hessian_min_imag: jax.Array
+    stable: jax.Array
+
+    @property
+    def complex_coefficients(self) -> jax.Array:
+        """The 12 reals ``(Re c, Im c)`` of the gap coefficients (warm start of a complex solve)."""
+        return jnp.concatenate([self.coefficients, self.coefficients_imag], axis=-1)
+
+    def abs_gap_fs(self, band: str) -> np.ndarray:
+        """``|Delta|`` on the Fermi sheet ``band`` ("alpha" or "beta") at :attr:`theta` (eV)."""
+        re = np.asarray(getattr(self, f"delta_{band}_fs"))
+        im = np.asarray(getattr(self, f"delta_{band}_fs_imag"))
+        return np.hypot(re, im)
 
     def grid_array(self, name: str) -> np.ndarray:
         """A k-resolved field reshaped to ``(grid, grid)`` (``[ix, iy]``, k = 2 pi i / grid)."""
@@ -97,6 +136,11 @@ class TriplonSolution(eqx.Module):
         n_a, n_b = fillings(bp, self.grid)
         dos = dos_fermi(bp, self.grid)
         ext = self.gap_extremes()
+        for b in ("alpha", "beta"):
+            a = self.abs_gap_fs(b)
+            ok = np.isfinite(a)
+            ext[f"abs_delta_{b}_max"] = float(a[ok].max()) if ok.any() else float("nan")
+            ext[f"abs_delta_{b}_min"] = float(a[ok].min()) if ok.any() else float("nan")
         out = {
             "mu": float(bp.mu),
             "n_alpha": float(n_a),
@@ -113,6 +157,14 @@ class TriplonSolution(eqx.Module):
         out["delta_alpha_diagonal_meV"] = 1e3 * float(np.asarray(self.delta_alpha_fs)[i])
         out["delta_beta_diagonal_meV"] = 1e3 * float(np.asarray(self.delta_beta_fs)[i])
         out["gap_ratio"] = self.gap_ratio if int(self.channel) == 1 else float("nan")
+        out["time_reversal_broken"] = bool(self.time_reversal_broken)
+        out["s_amplitude_meV"] = 1e3 * float(self.s_amplitude)
+        out["d_amplitude_meV"] = 1e3 * float(self.d_amplitude)
+        out["relative_phase_deg"] = float(np.degrees(float(self.relative_phase)))
+        out["hessian_min"] = float(self.hessian_min)
+        out["hessian_min_real"] = float(self.hessian_min_real)
+        out["hessian_min_imag"] = float(self.hessian_min_imag)
+        out["stable"] = bool(self.stable)
         out["free_energy"] = float(self.free_energy)
         out["free_energy_meV"] = 1e3 * float(self.free_energy)
         out["lambda_s_linearized"] = float(self.lambda_s)
@@ -183,33 +235,63 @@ def fermi_surface_gaps(p, coeffs_b, band, theta):
     return gap, kx, ky
 
 
-def build_solution(p, n, grid: TriplonGrid, da, db, *, free_energy, method, lambdas, iterations, residual, converged):
-    """Assemble a :class:`TriplonSolution` from converged grid gaps ``(da, db)``."""
-    # coefficients by projection: the solution lies in span(u^b); least squares is exact
-    ca = jnp.linalg.lstsq(grid.u_alpha.T, da)[0]
-    cb = jnp.linalg.lstsq(grid.u_beta.T, db)[0]
-    scale = jnp.maximum(jnp.max(jnp.abs(da)), jnp.max(jnp.abs(db)))
-    is_d = jnp.abs(ca[1]) + jnp.abs(cb[1]) > jnp.abs(ca[0]) + jnp.abs(ca[2]) + jnp.abs(cb[0]) + jnp.abs(cb[2])
-    # Delta -> -Delta is a symmetry of the free energy: fix the global sign so that the
-    # alpha gap is positive (s+-: c_alpha0 > 0; d: c_alpha1 > 0)
-    lead = jnp.where(is_d, ca[1], ca[0])
-    sgn = jnp.where(lead < 0, -1.0, 1.0)
-    da, db, ca, cb = sgn * da, sgn * db, sgn * ca, sgn * cb
+#: a state is complex (time-reversal broken) when ``max |Im c| > TRB_TOL max |c|`` in the canonical gauge
+TRB_TOL = 1e-6
+
+
+def build_solution(
+    p, n, grid: TriplonGrid, r, *, free_energy, method, lambdas, iterations, residual, converged, stab, normal_stable
+):
+    """Assemble a :class:`TriplonSolution` from the gap coefficients ``r = (Re c, Im c)``
+    (12 reals, canonical gauge: see :func:`~jaxnickel.triplon.solve.canonical_gauge`)."""
+    ca, cb = r[0:3], r[3:6]
+    ia, ib = r[6:9], r[9:12]
+    da, db = ca @ grid.u_alpha, cb @ grid.u_beta
+    dai, dbi = ia @ grid.u_alpha, ib @ grid.u_beta
+    scale = jnp.max(jnp.abs(r))
+    s_size = jnp.abs(ca[0]) + jnp.abs(ca[2]) + jnp.abs(cb[0]) + jnp.abs(cb[2]) + jnp.abs(ia[0]) + jnp.abs(ia[2])
+    s_size = s_size + jnp.abs(ib[0]) + jnp.abs(ib[2])
+    d_size = jnp.abs(ca[1]) + jnp.abs(cb[1]) + jnp.abs(ia[1]) + jnp.abs(ib[1])
+    is_d = d_size > s_size
+    trb = (jnp.max(jnp.abs(r[6:])) > TRB_TOL * scale) & (scale > 0)
     theta = jnp.linspace(0.0, 0.5 * jnp.pi, N_THETA)
     ga, kxa, kya = fermi_surface_gaps(p, ca, 0, theta)
     gb, kxb, kyb = fermi_surface_gaps(p, cb, 1, theta)
-    channel = jnp.where(scale == 0, 0, jnp.where(is_d, 2, 1))
+    gai = fermi_surface_gaps(p, ia, 0, theta)[0]
+    gbi = fermi_surface_gaps(p, ib, 1, theta)[0]
+
+    def part_max(kx, ky, re, im, idx):
+        eta = form_factors(kx, ky)[3]
+        pw = jnp.stack([jnp.ones_like(eta), eta, eta**2])
+        mask = jnp.zeros(3).at[jnp.asarray(idx)].set(1.0)
+        a = jnp.hypot((re * mask) @ pw, (im * mask) @ pw)
+        return jnp.max(jnp.where(jnp.isfinite(a), a, 0.0))
+
+    s_amp = jnp.maximum(part_max(kxa, kya, ca, ia, (0, 2)), part_max(kxb, kyb, cb, ib, (0, 2)))
+    d_amp = jnp.maximum(part_max(kxa, kya, ca, ia, (1,)), part_max(kxb, kyb, cb, ib, (1,)))
+    both = (s_amp > TRB_TOL * scale) & (d_amp > TRB_TOL * scale) & (scale > 0)
+    # arg(c_alpha1 conj(c_alpha0))
+    xr = ca[1] * ca[0] + ia[1] * ia[0]
+    xi = ia[1] * ca[0] - ca[1] * ia[0]
+    phase = jnp.where(both, jnp.arctan2(xi, xr), jnp.nan)
+    channel = jnp.where(scale == 0, 0, jnp.where(trb, 3, jnp.where(is_d, 2, 1)))
+    stable = jnp.where(scale == 0, normal_stable, ~stab.unstable)
     return TriplonSolution(
         params=p,
         grid=n,
         method=method,
         channel=channel,
         coefficients=jnp.concatenate([ca, cb]),
+        coefficients_imag=jnp.concatenate([ia, ib]),
         delta_alpha=da,
         delta_beta=db,
+        delta_alpha_imag=dai,
+        delta_beta_imag=dbi,
         theta=theta,
         delta_alpha_fs=ga,
         delta_beta_fs=gb,
+        delta_alpha_fs_imag=gai,
+        delta_beta_fs_imag=gbi,
         kx_alpha_fs=kxa,
         ky_alpha_fs=kya,
         kx_beta_fs=kxb,
@@ -220,6 +302,14 @@ def build_solution(p, n, grid: TriplonGrid, da, db, *, free_energy, method, lamb
         converged=jnp.asarray(converged),
         iterations=jnp.asarray(iterations),
         residual=jnp.asarray(residual),
+        time_reversal_broken=trb,
+        s_amplitude=s_amp,
+        d_amplitude=d_amp,
+        relative_phase=phase,
+        hessian_min=stab.hessian_min,
+        hessian_min_real=stab.hessian_min_real,
+        hessian_min_imag=stab.hessian_min_imag,
+        stable=stable,
     )
 
 

@@ -36,22 +36,30 @@ import jax.numpy as jnp
 from ..lattice import Square
 from ..solvers import minimize_constrained, newton_root, require_x64
 from .pairing import (
+    _kernel_g,
+    _safe_norm3,
     channel_eigenvalues,
     coefficient_map,
+    coefficient_map_complex,
     condensation_free_energy,
+    coupling_matrix,
+    free_energy_of_coefficients_complex,
     gap_map,
+    gap_map_complex,
     gaps_from_coefficients,
+    gaps_from_coefficients_complex,
     make_grid,
     pair_amplitude,
 )
 from .params import TriplonParams, validate_params
+from .stability import stability
 
 __all__ = ["solve", "solve_jax", "gap_vs_temperature", "METHODS", "CHANNELS", "CHANNEL_NAMES", "ConvergenceWarning"]
 
 METHODS = ("gradient", "fixed-point")
 CHANNELS = ("auto", "s", "d")
 #: values of ``TriplonSolution.channel``
-CHANNEL_NAMES = ("normal", "s+-", "d")
+CHANNEL_NAMES = ("normal", "s+-", "d", "s+id")
 
 _AMPLITUDES = jnp.logspace(-6, jnp.log10(0.5), 25)  # eV, seed amplitude scan
 
@@ -92,8 +100,16 @@ def _run_fixed_point(c0, p, grid, tol, max_steps, adjoint="implicit"):
         return c - coefficient_map(c, *args)
 
     r = newton_root(res, c0, (p, grid), rtol=tol, atol=tol, max_steps=max_steps, adjoint=adjoint)
-    da, db = gaps_from_coefficients(r.x, grid)
-    return da, db, r.steps
+    return r.x, r.steps
+
+
+def _coefficients_of_rhs(da, db, p, grid):
+    """Coefficients of the right-hand side of (14) at gaps ``(da, db)`` (the gap map's span)."""
+    n = da.shape[-1]
+    _, chi_a = pair_amplitude(da, grid.xi_alpha, p.T)
+    _, chi_b = pair_amplitude(db, grid.xi_beta, p.T)
+    VC = coupling_matrix(p)
+    return jnp.concatenate([-(VC @ (grid.u_beta @ chi_b / n)), -(VC @ (grid.u_alpha @ chi_a / n))])
 
 
 def _run_gradient(c0, p, grid, tol, max_steps):
@@ -115,8 +131,120 @@ def _run_gradient(c0, p, grid, tol, max_steps):
     # there), so the minimiser fixes the pair amplitudes chi (and the moments) but not
     # Delta_k on the Fermi surface itself.  The gap is the right-hand side of (14) at
     # the minimising chi: one application of the gap map (no iteration).
-    da, db = gap_map(res.x["a"] * sa, res.x["b"] * sb, p, grid)
-    return da, db, res.iterations
+    return _coefficients_of_rhs(res.x["a"] * sa, res.x["b"] * sb, p, grid), res.iterations
+
+
+# --- complex gaps -------------------------------------------------------------------------
+
+
+def _rotate_phase(r, z0):
+    """``c e^{-i arg(z0^dag c)}``: the phase that makes the overlap with ``z0`` real and positive."""
+    cr, ci = r[:6], r[6:]
+    zr, zi = z0[:6], z0[6:]
+    sr = zr @ cr + zi @ ci
+    si = zr @ ci - zi @ cr
+    nrm = jnp.sqrt(sr * sr + si * si)
+    ok = nrm > 0
+    cos = jnp.where(ok, sr / jnp.where(ok, nrm, 1.0), 1.0)
+    sin = jnp.where(ok, si / jnp.where(ok, nrm, 1.0), 0.0)
+    return jnp.concatenate([cr * cos + ci * sin, ci * cos - cr * sin])
+
+
+def canonical_gauge(r):
+    """Fix the global phase: the alpha s-component ``c_alpha0`` real and positive, or, for a
+    state without it (d wave), the alpha d-component ``c_alpha1``."""
+    scale = jnp.max(jnp.abs(r))
+    a0 = jnp.hypot(r[0], r[6])
+    use_s = a0 > 1e-9 * scale
+    ref = jnp.zeros(12).at[0].set(jnp.where(use_s, 1.0, 0.0)).at[1].set(jnp.where(use_s, 0.0, 1.0))
+    return _rotate_phase(r, ref)
+
+
+def _run_fixed_point_complex(r0, p, grid, tol, max_steps, adjoint="implicit"):
+    """Newton on the 12 real coefficients of the gauge-fixed map ``c -> M(c) e^{-i phi}``.
+
+    ``phi = arg(z0^dag M(c))`` with ``z0`` the seed: the map's fixed points with
+    ``z0^dag c > 0`` are exactly the solutions of (14) in that gauge, and the rotation
+    removes the zero mode of the Jacobian (the global phase), so Newton's linear
+    systems stay regular.  A 'rotating' fixed point (``M(c) = e^{i phi} c``,
+    ``phi != 0``) is not a solution; the caller's residual on the true map (14)
+    catches it.
+    """
+
+    def res(r, args):
+        return r - _rotate_phase(coefficient_map_complex(r, *args), r0)
+
+    sol = newton_root(res, r0, (p, grid), rtol=tol, atol=tol, max_steps=max_steps, adjoint=adjoint)
+    return sol.x, sol.steps
+
+
+def _run_gradient_complex(r0, p, grid, tol, max_steps):
+    """L-BFGS (optax) on the free energy over the 12 real coefficients ``(Re c, Im c)``.
+
+    The complex branches are minimised in the span of the pairing basis, where every
+    solution of (14) lies: the gradient there is ``G (c + V C m)`` with the positive
+    definite Gram matrix ``G_ij = <u_i u_j d chi/d|Delta|>``, so its zeros are exactly
+    the solutions of (14), and 12 well-scaled variables converge in tens of steps
+    (the k-resolved polar coordinates are nearly flat in the phase at the Fermi
+    surface, where ``d chi/d|Delta| -> 0``).  The gap is then the right-hand side of
+    (14) at the minimiser, as for the real branches.  The global phase is a flat
+    direction of the functional; L-BFGS does not move along it.
+    """
+
+    def fun(r):
+        return 1e3 * free_energy_of_coefficients_complex(r, p, grid)  # meV per cell
+
+    res = minimize_constrained(fun, r0, tol=tol, max_inner=max_steps, max_outer=1)
+    gaps = gaps_from_coefficients_complex(res.x, grid)
+    return _coefficients_of_rhs_complex(*gaps, p, grid), res.iterations
+
+
+def _coefficients_of_rhs_complex(dar, dai, dbr, dbi, p, grid):
+    n = dar.shape[-1]
+    ga = _kernel_g(_safe_norm3(grid.xi_alpha, dar, dai), p.T)
+    gb = _kernel_g(_safe_norm3(grid.xi_beta, dbr, dbi), p.T)
+    VC = coupling_matrix(p)
+    a_r = -(VC @ (grid.u_beta @ (dbr * gb) / n))
+    a_i = -(VC @ (grid.u_beta @ (dbi * gb) / n))
+    b_r = -(VC @ (grid.u_alpha @ (dar * ga) / n))
+    b_i = -(VC @ (grid.u_alpha @ (dai * ga) / n))
+    return jnp.concatenate([a_r, b_r, a_i, b_i])
+
+
+def _residual_complex(r, p, grid):
+    dar, dai, dbr, dbi = gaps_from_coefficients_complex(r, grid)
+    nar, nai, nbr, nbi = gap_map_complex(dar, dai, dbr, dbi, p, grid)
+    return jnp.maximum(jnp.max(jnp.hypot(dar - nar, dai - nai)), jnp.max(jnp.hypot(dbr - nbr, dbi - nbi)))
+
+
+#: relative weights ``theta`` of the complex seeds ``cos(theta) c_s+- + i sin(theta) c_d``
+COMPLEX_SEED_ANGLES = (0.25 * 3.141592653589793,)
+#: size of the step along an unstable direction, relative to ``max |c|``
+_RELAX_STEP = 0.3
+
+
+def _candidate_real(c, p, g):
+    da, db = gaps_from_coefficients(c, g)
+    f = condensation_free_energy(da, db, p, g)
+    return f, jnp.concatenate([c, jnp.zeros(6)]), _residual(da, db, p, g)
+
+
+def _candidate_complex(r, p, g):
+    return free_energy_of_coefficients_complex(r, p, g), r, _residual_complex(r, p, g)
+
+
+def _better(new, old, tol):
+    """A converged state beats an unconverged one; among equals the lower free energy wins."""
+    ok_new, ok_old = new[2] <= tol, old[2] <= tol
+    return (ok_new & ~ok_old) | ((ok_new == ok_old) & (new[0] < old[0]))
+
+
+def _pick(cands, tol):
+    best = cands[0]
+    for cand in cands[1:]:
+        b = _better(cand, best, tol)
+        best = jax.tree_util.tree_map(lambda new, old, b=b: jnp.where(b, new, old), cand, best)
+    return best
 
 
 def solve_jax(
@@ -129,6 +257,7 @@ def solve_jax(
     tol: float = 1e-11,
     max_steps: int | None = None,
     adjoint: str = "implicit",
+    complex_search: bool = True,
 ):
     """Pure core of :func:`solve` (no validation or warnings); jit/vmap/grad-able.
 
@@ -136,6 +265,7 @@ def solve_jax(
     implicit function theorem (``adjoint="implicit"``); ``adjoint="unrolled"``
     differentiates through the Newton iterations instead (slow; for tests).  The
     gradient method's L-BFGS loop is not differentiable: use the fixed point.
+    ``complex_search=False`` restricts ``channel="auto"`` to the real branches.
     """
     from .solution import build_solution
 
@@ -144,71 +274,122 @@ def solve_jax(
     lam_s, lam_d, v_s, v_d = channel_eigenvalues(p.T, p, g)
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
+    search_complex = channel == "auto" and complex_search
     seeds = []
     if channel in ("auto", "s"):
         seeds.append(_seed(v_s, p, g, n))
     if channel in ("auto", "d"):
         seeds.append(_seed(v_d, p, g, n))
+    init_complex = None
     if init is not None:
         # warm start (e.g. a temperature ladder); a zero start (normal state) would stay
         # at the trivial root, so it falls back to the best seed
-        c_init = init.coefficients if hasattr(init, "coefficients") else jnp.asarray(init)
+        c_init = init.complex_coefficients if hasattr(init, "complex_coefficients") else jnp.asarray(init)
+        if c_init.shape[-1] == 12:
+            init_complex = c_init
+            c_init = c_init[:6]
         fs = jnp.stack([_free_energy_of(c, p, g) for c in seeds])
         best_seed = jnp.stack(seeds)[jnp.argmin(fs)]
         starts = [jnp.where(jnp.max(jnp.abs(c_init)) > 1e-12, c_init, best_seed)]
     else:
         starts = seeds
 
+    steps_cap = (100 if method == "fixed-point" else 3000) if max_steps is None else max_steps
     if method == "fixed-point":
-        run = lambda c0: _run_fixed_point(c0, p, g, 1e-3 * tol, 100 if max_steps is None else max_steps, adjoint)  # noqa: E731
+        run = lambda c0: _run_fixed_point(c0, p, g, 1e-3 * tol, steps_cap, adjoint)  # noqa: E731
+        run_c = lambda r0: _run_fixed_point_complex(r0, p, g, 1e-3 * tol, steps_cap, adjoint)  # noqa: E731
     elif method == "gradient":
-        run = lambda c0: _run_gradient(c0, p, g, tol, 3000 if max_steps is None else max_steps)  # noqa: E731
+        run = lambda c0: _run_gradient(c0, p, g, tol, steps_cap)  # noqa: E731
+        run_c = lambda r0: _run_gradient_complex(r0, p, g, tol, steps_cap)  # noqa: E731
     else:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
 
-    best = None
     total_steps = jnp.asarray(0)
-    failed_lower = []  # free energies of channels whose solve did not converge
+    cands = []
     for c0 in starts:
-        da, db, steps = run(c0)
+        c, steps = run(c0)
         total_steps = total_steps + steps
-        f = condensation_free_energy(da, db, p, g)
-        res = _residual(da, db, p, g)
-        cand = (f, da, db, res)
-        failed_lower.append(jnp.where(res <= tol, jnp.inf, f))
-        if best is None:
-            best = cand
-        else:
-            # a converged channel beats an unconverged one; among equals, lower F wins
-            ok_new, ok_old = res <= tol, best[3] <= tol
-            better = (ok_new & ~ok_old) | ((ok_new == ok_old) & (f < best[0]))
-            best = jax.tree_util.tree_map(lambda new, old, b=better: jnp.where(b, new, old), cand, best)
-    f, da, db, res = best
-    # an unconverged channel that reached a lower free energy than the returned state
-    # means the returned state may not be the ground state: report non-convergence
-    unresolved = jnp.min(jnp.stack(failed_lower)) < f
-    # the normal state wins unless the pairing lowers the free energy
-    scale = jnp.maximum(jnp.max(jnp.abs(da)), jnp.max(jnp.abs(db)))
-    normal = ~(f < 0.0) | (scale < 1e-12)
-    da = jnp.where(normal, 0.0, da)
-    db = jnp.where(normal, 0.0, db)
-    res = jnp.where(normal, _residual(da, db, p, g), res)
-    f = jnp.where(normal, 0.0, f)
+        cands.append(_candidate_real(c, p, g))
+    if search_complex:
+        # s+- + i d seeds from the two real branches (when one is normal the seed is the
+        # other real branch and the complex Newton returns it: harmless)
+        complex_seeds = []
+        if init is None:
+            c_s, c_d = cands[0][1][:6], cands[1][1][:6]
+            for th in COMPLEX_SEED_ANGLES:
+                complex_seeds.append(jnp.concatenate([jnp.cos(th) * c_s, jnp.sin(th) * c_d]))
+        for r0 in complex_seeds:
+            r, steps = run_c(r0)
+            total_steps = total_steps + steps
+            cands.append(_candidate_complex(r, p, g))
+        if init is not None and init_complex is not None:
+            # a complex warm start is followed as such; a real one needs no complex run
+            # (the relaxation below still catches an instability towards s+id)
+            def run_init(r0):
+                r, steps = run_c(r0)
+                return _candidate_complex(r, p, g), steps
+
+            def skip(r0):
+                return (jnp.asarray(jnp.inf), r0, jnp.asarray(jnp.inf)), jnp.zeros_like(total_steps)
+
+            cand, steps = jax.lax.cond(jnp.max(jnp.abs(init_complex[6:])) > 0, run_init, skip, init_complex)
+            total_steps = total_steps + steps
+            cands.append(cand)
+    # a channel that did not converge but reached a lower free energy than the returned
+    # state means the returned state may not be the ground state: non-convergence
+    best = _pick(cands, tol)
+    failed = jnp.min(jnp.stack([jnp.where(c[2] <= tol, jnp.inf, c[0]) for c in cands]))
+
+    def finish(best):
+        f, r, res = best
+        r = canonical_gauge(r)
+        scale = jnp.max(jnp.abs(r))
+        normal = ~(f < 0.0) | (scale < 1e-12)
+        r = jnp.where(normal, 0.0, r)
+        f = jnp.where(normal, 0.0, f)
+        res = jnp.where(normal, _residual_complex(r, p, g), res)
+        return (f, r, res), normal, stability(r, p, g)
+
+    best, normal, stab = finish(best)
+    if search_complex:
+        # a saddle is never returned as a minimum: follow its unstable direction
+        # (e.g. relax s+- along i d) and keep the lower state
+        def relax(args):
+            best, normal, stab = args
+            step = _RELAX_STEP * jnp.max(jnp.abs(best[1])) * stab.softest
+            r, steps = run_c(best[1] + step)
+            new = _candidate_complex(r, p, g)
+            b = _better(new, best, tol) & (new[0] < best[0])
+            picked = jax.tree_util.tree_map(lambda x, y: jnp.where(b, x, y), new, best)
+            out = finish(picked)
+            return out, steps
+
+        def keep(args):
+            return args, jnp.zeros_like(total_steps)
+
+        (best, normal, stab), extra = jax.lax.cond(stab.unstable & ~normal, relax, keep, (best, normal, stab))
+        total_steps = total_steps + extra
+    f, r, res = best
+    unresolved = failed < f
     # the normal state is only an answer where it is stable (linearised kernel < 1)
     lam_max = jnp.maximum(lam_s if channel != "d" else 0.0, lam_d if channel != "s" else 0.0)
     unresolved = unresolved | (normal & (lam_max > 1.0))
+    if channel == "auto":
+        # in the branch search a saddle is not an answer
+        unresolved = unresolved | (~normal & stab.unstable)
     return build_solution(
         p,
         n,
         g,
-        da,
-        db,
+        r,
         free_energy=f,
         method=method,
         lambdas=(lam_s, lam_d),
         iterations=total_steps,
         residual=res,
         converged=(res <= tol) & ~unresolved,
+        stab=stab,
+        normal_stable=normal & (lam_max <= 1.0),
     )
 
 
@@ -218,10 +399,10 @@ _solve_jit = eqx.filter_jit(solve_jax)
 def _ladder(p: TriplonParams, grid: int, temperatures, method: str, channel: str, tol: float):
     def step(carry, T):
         sol = solve_jax(p.replace(T=T), grid, method, channel=channel, init=carry, tol=tol)
-        return sol.coefficients, sol
+        return sol.complex_coefficients, sol
 
     first = solve_jax(p.replace(T=temperatures[0]), grid, method, channel=channel, tol=tol)
-    _, sols = jax.lax.scan(step, first.coefficients, temperatures)
+    _, sols = jax.lax.scan(step, first.complex_coefficients, temperatures)
     return sols
 
 
@@ -269,6 +450,7 @@ def solve(
     tol: float = 1e-11,
     max_steps: int | None = None,
     warn: bool = True,
+    complex_search: bool = True,
 ):
     """Mean-field state of the two-band model on an ``grid x grid`` k-mesh.
 
@@ -277,6 +459,15 @@ def solve(
     symmetry channels, lowest free energy wins), ``"s"`` (s+-) or ``"d"``; ``init``:
     a previous solution or 6 gap coefficients (warm start, e.g. along a temperature
     ladder); ``tol``: bound on ``max |Delta - RHS(14)|`` in eV.
+
+    Branch search (``channel="auto"``): the real s+- and d branches, the complex
+    ``s+- + i d`` seed built from them, and, when the lowest state is a saddle of the
+    free energy (a negative Hessian eigenvalue, :mod:`~jaxnickel.triplon.stability`),
+    a relaxation along its unstable direction; every converged branch is ranked by
+    free energy and the returned state must be a local minimum, else ``converged``
+    is False.  ``complex_search=False`` keeps only the real branches (today's real
+    search, e.g. to compare).  With ``channel="s"`` or ``"d"`` the solution of that
+    channel is returned as it is; ``stable`` says whether it is a minimum.
     """
     require_x64()
     validate_params(params, grid)
@@ -288,7 +479,16 @@ def solve(
         raise ValueError(f"tol must be a number in (0, 1e-3) eV, got {tol!r}")
     if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
         raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
-    sol = _solve_jit(params, grid, method, channel=channel, init=init, tol=float(tol), max_steps=max_steps)
+    sol = _solve_jit(
+        params,
+        grid,
+        method,
+        channel=channel,
+        init=init,
+        tol=float(tol),
+        max_steps=max_steps,
+        complex_search=complex_search,
+    )
     if warn and not bool(sol.converged):
         warnings.warn(
             f"triplon {method} solve did not converge: residual {float(sol.residual):.3e} eV "

@@ -280,7 +280,10 @@ def spectrum_jax(
     sol = None
     if coefficients is None:
         sol = solve_jax(p, grid, "fixed-point", channel=channel, tol=tol)
-        coefficients = sol.coefficients
+        # complex for an s+id state (the DOS needs |Delta|); real otherwise
+        coefficients = (
+            jax.lax.complex(sol.coefficients, sol.coefficients_imag) if channel == "auto" else sol.coefficients
+        )
     line = fermi_line(p.bands, n_fs)
     gaps = fermi_line_gaps(coefficients, line)
     g, ga, gb = conductance(bias, line, gaps, gamma, p.T, tunnel_ratio, n_omega=n_omega)
