@@ -83,7 +83,9 @@ def _add_triplon_model_flags(tr, *, grid: int, channel_flag: str = "--channel", 
     tr.add_argument("--kappa-a", type=_finite_float("kappa-a"), default=0.75, help="kappa_a (default 0.75)")
     tr.add_argument("--kappa-b", type=_finite_float("kappa-b"), default=0.75, help="kappa_b (default 0.75)")
     tr.add_argument("--omega", type=_finite_float("omega"), default=0.3, help="pairing cutoff Omega (eV, default 0.3)")
-    tr.add_argument("--cutoff", default="lorentzian", help="lorentzian | sharp (default lorentzian)")
+    tr.add_argument(
+        "--cutoff", default="sharp", help="sharp | lorentzian (default sharp: the paper's shell |xi| < Omega)"
+    )
     if T_flag:
         tr.add_argument("--T", type=_finite_float("T"), default=0.0, help="temperature in kelvin (default 0)")
     tr.add_argument("--grid", type=_int("grid"), default=grid, help=f"k-points per direction (default {grid})")
@@ -138,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     ft.add_argument("--model", default="triplon", help="model to fit (triplon)")
     ft.add_argument("--grid", type=_int("grid"), default=128, help="k-points per direction (default 128)")
     ft.add_argument("--starts", type=_int("starts"), default=3, help="number of starts (default 3)")
+    ft.add_argument(
+        "--cutoff",
+        default="sharp",
+        help="sharp | lorentzian (default sharp; with omega or a band parameter free the fit uses lorentzian and says so)",
+    )
     ft.add_argument("--out", metavar="FIT.json", default=None, help="write the result as JSON")
     ft.add_argument("--plot", metavar="FIT.png", default=None, help="data vs model gaps vs angle")
     ft.add_argument("--json", action="store_true", help="print one JSON object")
@@ -159,7 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     fs.add_argument("--free", required=True, help="comma-separated free parameters, e.g. lambda,kappa_a,gamma,scale")
     fs.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE", help="fix a parameter (repeatable)")
     fs.add_argument("--start", action="append", default=[], metavar="NAME=VALUE", help="start value of a parameter")
-    fs.add_argument("--cutoff", default="lorentzian", help="lorentzian | sharp (default lorentzian)")
+    fs.add_argument(
+        "--cutoff", default="sharp", help="sharp | lorentzian (default sharp: the paper's shell |xi| < Omega)"
+    )
     fs.add_argument("--grid", type=_int("grid"), default=256, help="k-points per direction (default 256)")
     fs.add_argument("--T", type=_finite_float("T"), default=None, help="temperature (K), overriding the file's")
     fs.add_argument("--channel", default=None, help="Nanonis channel of the conductance (default 'LI Demod 1 X')")
@@ -470,7 +479,7 @@ def _cmd_fit(a) -> int:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        r = fit_gaps(data, free, fixed, start=start, grid=a.grid, starts=a.starts)
+        r = fit_gaps(data, free, fixed, start=start, grid=a.grid, starts=a.starts, cutoff=a.cutoff)
     for w in caught:
         print(f"jaxnickel: warning: {str(w.message).splitlines()[0]}", file=sys.stderr)
     d = r.to_dict()

@@ -49,6 +49,8 @@ from .solvers.least_squares import (
 )
 from .triplon import BandParams, TriplonParams
 from .triplon.bands import dos_fermi, mu_from_density
+from .triplon.pairing import cutoff_for_fit
+from .triplon.params import CUTOFFS
 from .triplon.solution import fermi_surface_gaps
 from .triplon.solve import solve_jax
 
@@ -87,7 +89,7 @@ def _check_value(name, v):
     check_domain(name, FIT_PARAMETERS[name][1], v)
 
 
-def build_params(values: dict, grid: int, T: float = 0.0) -> TriplonParams:
+def build_params(values: dict, grid: int, T: float = 0.0, cutoff: str = "sharp") -> TriplonParams:
     """TriplonParams from a dict of parameter values (traced or not); see :data:`FIT_PARAMETERS`."""
     band = {k: values[k] for k in ("t1", "t2", "t3", "eps_alpha", "eps_beta")}
     bp = BandParams(**band, mu=values.get("mu", 0.0))
@@ -99,7 +101,7 @@ def build_params(values: dict, grid: int, T: float = 0.0) -> TriplonParams:
         dos = dos_fermi(bp, grid)
         V = values["lambda"] / jnp.sqrt(dos.N_alpha * dos.N_beta)
     return TriplonParams(
-        bands=bp, V=V, kappa_a=values["kappa_a"], kappa_b=values["kappa_b"], omega=values["omega"], T=T
+        bands=bp, V=V, kappa_a=values["kappa_a"], kappa_b=values["kappa_b"], omega=values["omega"], T=T, cutoff=cutoff
     )
 
 
@@ -126,13 +128,13 @@ def _modulus(re, im):
     return jnp.where(real, jnp.abs(re), jnp.hypot(re, safe_im))
 
 
-def predict_gaps(values: dict, data, grid: int):
+def predict_gaps(values: dict, data, grid: int, cutoff: str = "sharp"):
     """Model gap magnitudes (eV) for the rows of ``data`` with an assigned sheet."""
     out = jnp.zeros(len(data.gap))
     temps = np.unique(np.asarray(data.temperature))
     sheet = np.asarray(data.sheet)
     for T in temps:
-        sol = solve_jax(build_params(values, grid, float(T)), grid, "fixed-point", channel="s")
+        sol = solve_jax(build_params(values, grid, float(T), cutoff), grid, "fixed-point", channel="s")
         for b in (0, 1):
             rows = np.nonzero((sheet == b) & (np.asarray(data.temperature) == T))[0]
             if rows.size:
@@ -164,6 +166,8 @@ class FitResult:
     starts: int
     grid: int
     singular_values: list
+    cutoff: str = "sharp"
+    cutoff_note: str | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready dict (NaN -> None)."""
@@ -187,6 +191,7 @@ def fit_gaps(
     starts: int = 3,
     max_steps: int = 100,
     seed: int = 0,
+    cutoff: str = "sharp",
 ) -> FitResult:
     """Weighted least-squares fit of the triplon model to gap data.
 
@@ -195,6 +200,9 @@ def fit_gaps(
     paper's point); ``start``: start values of free parameters; ``starts``: number
     of starts (the first is ``start``, the others multiply each free parameter by
     a random factor in [0.7, 1.3]).  Give at most one of lambda/V and of n_c/mu.
+    ``cutoff``: of the pairing (default the paper's sharp shell); with Omega or a band
+    parameter free the fit uses the Lorentzian and says so in ``cutoff_note``
+    (:func:`~jaxnickel.triplon.pairing.cutoff_for_fit`).
     """
     require_x64()
     free = list(free)
@@ -216,6 +224,11 @@ def fit_gaps(
         raise ValueError(f"grid must be an integer >= 8, got {grid!r}")
     if not isinstance(starts, int) or starts < 1:
         raise ValueError(f"starts must be a positive integer, got {starts!r}")
+    if cutoff not in CUTOFFS:
+        raise ValueError(f"cutoff must be one of {', '.join(CUTOFFS)}, got {cutoff!r}")
+    cutoff, cutoff_note = cutoff_for_fit(cutoff, free)
+    if cutoff_note:
+        warnings.warn(cutoff_note, UserWarning, stacklevel=2)
 
     names_all = set(free) | set(fixed)
     values0 = {k: v[0] for k, v in FIT_PARAMETERS.items()}
@@ -240,7 +253,7 @@ def fit_gaps(
     def raw_residuals(z):
         # a trial step into a region where the model has no Fermi surface / no gap gives
         # NaN; multistart_least_squares turns it into a large finite residual
-        return (predict_gaps(values_of(z), sub, grid) - y) / sig
+        return (predict_gaps(values_of(z), sub, grid, cutoff) - y) / sig
 
     z_first = np.array([_to_z(n, float(start.get(n, fixed.get(n, values0[n])))) for n in free])
     z0s = perturbed_starts(z_first, [FIT_PARAMETERS[n][1] for n in free], starts, seed)
@@ -252,7 +265,7 @@ def fit_gaps(
     def r_phys(p):
         v = dict(base)
         v.update({n: p[i] for i, n in enumerate(free)})
-        return (predict_gaps(v, sub, grid) - y) / sig
+        return (predict_gaps(v, sub, grid, cutoff) - y) / sig
 
     @jax.jit  # one compiled program (eagerly, each primitive of the solver chain compiles on its own)
     def residuals_and_jacobian(p):
@@ -289,4 +302,6 @@ def fit_gaps(
         starts=starts,
         grid=grid,
         singular_values=s,
+        cutoff=cutoff,
+        cutoff_note=cutoff_note,
     )

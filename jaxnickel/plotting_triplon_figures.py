@@ -13,7 +13,9 @@ temperatures in K, angles in degrees, densities of states per spin per unit cell
   Brillouin-zone view of the signed gap on both Fermi sheets;
 * :func:`plot_gap_temperature_ladders` -- ``Delta(T)`` of several parameter points;
 * :func:`plot_tc_vs_lambda` -- ``T_c`` of both channels and ``2 Delta / k_B T_c`` vs
-  ``lambda``.
+  ``lambda``;
+* :func:`plot_phase_diagram` -- ground state over complex gaps (normal, s+-, d, s+id)
+  in the ``kappa`` plane at T = 0 and over ``(kappa_a + kappa_b, T)``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ __all__ = [
     "plot_weighted_dos_and_gap_angles",
     "plot_gap_temperature_ladders",
     "plot_tc_vs_lambda",
+    "plot_phase_diagram",
     "ALPHA_COLOR",
     "BETA_COLOR",
 ]
@@ -455,4 +458,71 @@ def plot_tc_vs_lambda(
     ax2.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=3, frameon=False)
     if title:
         fig.suptitle(title, fontsize="medium")
+    return _finish(fig, path)
+
+
+#: region colours of the phase diagram (normal, s+-, d, s+id): qualitative, one per state
+PHASE_COLORS = ("0.92", "#4C72B0", "#DD8452", "#55A868")
+
+
+def plot_phase_diagram(pd: Mapping, *, title=None, path=None):
+    """Ground state over complex gaps: ``(kappa_a, kappa_b)`` at T = 0 and ``(S, T)`` at fixed P.
+
+    ``pd``: the dict of :func:`jaxnickel.triplon.phase_diagram.phase_diagram`.  Left: the
+    regions (normal / s+- / d / s+id) of the ``kappa`` plane with the line
+    ``kappa_a kappa_b = P`` of the right panel; right: the regions over
+    ``S = kappa_a + kappa_b`` and T, with ``T_c`` of both channels (lines) and the
+    highest s+id temperature of the map per S (the lower transition into s+id).
+    Non-converged points are crossed.  Returns the Figure; saves it to ``path`` if given.
+    """
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.patches import Patch
+
+    cmap = ListedColormap(PHASE_COLORS)
+    norm = BoundaryNorm([-0.5, 0.5, 1.5, 2.5, 3.5], cmap.N)
+    fig, (a1, a2) = new_figure(2, size=(12.5, 4.6))
+    ka, kb = np.asarray(pd["kappa_a"]), np.asarray(pd["kappa_b"])
+    a1.pcolormesh(ka, kb, np.asarray(pd["ground_kk"]).T, cmap=cmap, norm=norm, shading="nearest")
+    bad = ~np.asarray(pd["converged_kk"], dtype=bool)
+    if bad.any():
+        ii, jj = np.nonzero(bad)
+        a1.plot(ka[ii], kb[jj], "x", color="red", ms=6)
+    P = float(pd["P"])
+    xs = np.linspace(max(ka.min(), 1e-3), ka.max(), 200)
+    ys = P / xs
+    ok = (ys >= kb.min()) & (ys <= kb.max())
+    a1.plot(xs[ok], ys[ok], "k--", lw=1.2, label=rf"$\kappa_a\kappa_b = {P:g}$")
+    a1.set_xlabel(r"$\kappa_a$")
+    a1.set_ylabel(r"$\kappa_b$")
+    a1.set_title(r"ground state at $T = 0$", fontsize="medium")
+    a1.legend(fontsize="small", loc="upper right")
+
+    S, T = np.asarray(pd["S"]), np.asarray(pd["T_K"])
+    a2.pcolormesh(S, T, np.asarray(pd["ground_ST"]).T, cmap=cmap, norm=norm, shading="nearest")
+    bad = ~np.asarray(pd["converged_ST"], dtype=bool)
+    if bad.any():
+        ii, jj = np.nonzero(bad)
+        a2.plot(S[ii], T[jj], "x", color="red", ms=6)
+    a2.plot(S, pd["tc_s_K"], "-", color="k", lw=1.8, label=r"$T_c$ ($s_\pm$)")
+    a2.plot(S, pd["tc_d_K"], "-", color="C3", lw=1.8, label=r"$T_c$ (d)")
+    tsid = np.asarray(pd["T_sid_K"], dtype=float)
+    if np.isfinite(tsid).any():
+        a2.plot(S, tsid, "v:", color="C2", ms=5, lw=1.2, label=r"highest $s+id$ $T$ of the map")
+    a2.set_ylim(T.min(), T.max())
+    a2.set_xlabel(r"$S = \kappa_a + \kappa_b$")
+    a2.set_ylabel("temperature $T$ (K)")
+    a2.set_title(rf"on $\kappa_a\kappa_b = {P:g}$", fontsize="medium")
+    handles = [
+        Patch(color=c, label=n) for c, n in zip(PHASE_COLORS, ("normal", r"$s_\pm$", "d", r"$s_\pm + id$"), strict=True)
+    ]
+    lines, labels = a2.get_legend_handles_labels()
+    a2.legend(
+        handles=handles + lines, fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0
+    )
+    if title is None:
+        title = (
+            f"triplon model over complex gaps: V = {float(pd['V']):.4g} eV, {pd['cutoff']} cutoff, "
+            f"{int(pd['grid'])}$^2$ grid"
+        )
+    fig.suptitle(title, fontsize="medium")
     return _finish(fig, path)

@@ -1151,7 +1151,7 @@ def triplon_sweep(
     # the base point: everything not given, as make_params would set it
     if params is None:
         bp0 = BandParams() if bands is None else bands
-        cut = "lorentzian" if cutoff is None else cutoff
+        cut = "sharp" if cutoff is None else cutoff
         defaults = {}
         if "n_c" not in values and "mu" not in values:
             defaults["n_c"] = 0.45

@@ -20,7 +20,9 @@ G = 48  # small grid: derivatives are checked, not physics
 
 @pytest.fixture(scope="module")
 def p0():
-    return make_params(n_c=0.45, lam=0.3, grid=G)
+    # the smooth cutoff: its derivatives in Omega and the band parameters are what fits use
+    # (the default sharp shell has none there on a k-grid: jaxnickel.triplon.pairing.cutoff_for_fit)
+    return make_params(n_c=0.45, lam=0.3, grid=G, cutoff="lorentzian")
 
 
 def _central(f, x, h):
@@ -51,7 +53,7 @@ def test_implicit_gradient_through_bands_fillings_and_fermi_surface(band_param):
     x0 = getattr(BandParams(), band_param)
 
     def f(x):
-        p = make_params(n_c=0.45, lam=0.3, bands=BandParams().replace(**{band_param: x}), grid=G)
+        p = make_params(n_c=0.45, lam=0.3, bands=BandParams().replace(**{band_param: x}), grid=G, cutoff="lorentzian")
         return _gap(p, i=20)
 
     g = jax.grad(f)(x0)
@@ -118,6 +120,22 @@ def test_parameter_recovery(synthetic):
         assert abs(r.parameters[name] - true) < 2 * r.uncertainties[name], (name, r.parameters, r.uncertainties)
     assert 0.2 < r.chi2 / r.dof < 3.0
     assert -1 <= r.correlation["lambda"]["kappa_a"] <= 1
+    assert r.cutoff == "sharp" and r.cutoff_note is None  # lambda, kappa do not move the shell
+
+
+def test_sharp_shell_fit_with_omega_free_uses_the_smooth_cutoff_and_says_so(synthetic):
+    from jaxnickel.triplon.pairing import cutoff_for_fit
+
+    assert cutoff_for_fit("sharp", ["lambda", "kappa_a"]) == ("sharp", None)
+    assert cutoff_for_fit("lorentzian", ["omega"]) == ("lorentzian", None)
+    for name in ("omega", "n_c", "t1"):
+        used, note = cutoff_for_fit("sharp", ["lambda", name])
+        assert used == "lorentzian" and name in note
+    with pytest.warns(UserWarning, match="Lorentzian"):
+        r = fit_gaps(synthetic, ["lambda", "omega"], grid=32, starts=1, max_steps=3)
+    assert r.cutoff == "lorentzian" and "omega" in r.cutoff_note
+    d = r.to_dict()
+    assert d["cutoff"] == "lorentzian" and "sharp shell" in d["cutoff_note"]
 
 
 def test_degenerate_fit_is_reported(synthetic):

@@ -178,3 +178,72 @@ def test_implicit_derivative_through_sid_equals_finite_differences():
     assert big.sum() >= 6
     assert np.allclose(d_ad[big], d_fd[big], rtol=1e-5)
     assert np.max(np.abs(d_ad[~big])) < 1e-6
+
+
+@pytest.fixture(scope="module")
+def small_phase_diagram():
+    from jaxnickel.triplon.phase_diagram import phase_diagram
+
+    return phase_diagram(
+        np.array([0.5, 1.7236, 2.5]),
+        np.array([0.3264, 1.0]),
+        S_values=np.array([1.7, 2.05, 2.6]),
+        T_values_K=np.array([0.0, 700.0, 1500.0]),
+        grid=64,
+    )
+
+
+def test_phase_diagram_regions_and_tc_lines(small_phase_diagram):
+    pd = small_phase_diagram
+    assert pd["converged_kk"].all() and pd["converged_ST"].all()
+    g = pd["ground_kk"]
+    assert g[0, 1] == 1  # (0.5, 1.0): s+-
+    assert g[1, 0] == 3  # (1.7236, 0.3264): s+id
+    assert g[2, 0] == 2  # (2.5, 0.3264): S = 2.83, d
+    st = pd["ground_ST"]
+    assert list(st[:, 0]) == [1, 3, 2]  # T = 0 along the line: s+-, s+id, d
+    assert (st[:, 2] == 0).all()  # 1500 K: above both T_c
+    assert st[1, 1] == 2  # S = 2.05 at 700 K: d (T_c^d > T_c^s there), below T_sid ~ 500 K s+id
+    # s+- sees only P = kappa_a kappa_b: its T_c is the same at every S of the line; the d one grows with S
+    tcs, tcd = pd["tc_s_K"], pd["tc_d_K"]
+    assert np.max(np.abs(tcs - tcs[0])) < 1e-6 * tcs[0]
+    assert np.all(np.diff(tcd) > 0)
+    assert np.isnan(pd["T_sid_K"][0]) and pd["T_sid_K"][1] == 0.0
+
+
+def test_phase_diagram_figure(small_phase_diagram, tmp_path):
+    from jaxnickel.plotting_triplon_figures import plot_phase_diagram
+
+    fig = plot_phase_diagram(small_phase_diagram, path=tmp_path / "pd.png")
+    assert (tmp_path / "pd.png").stat().st_size > 10_000
+    assert len(fig.axes) == 2
+
+
+def test_window_ends_and_onset_are_transitions():
+    """At 128^2: the bisected ends bracket s+id (inside) and real states (outside); T_sid likewise."""
+    from jaxnickel.triplon.time_reversal import sid_onset_temperature, sid_window
+
+    n = 128
+    base = params(1.7236, 0.3264)
+    win = sid_window(base, grid=n, tol=2e-3)
+    assert 1.90 < win["S_low"] < 2.02 and 2.28 < win["S_high"] < 2.40  # 256^2: 1.9697, 2.3435
+    for S, expect in (
+        (win["S_low"] - 0.02, "s+-"),
+        (win["S_low"] + 0.02, "s+id"),
+        (win["S_high"] - 0.02, "s+id"),
+        (win["S_high"] + 0.02, "d"),
+    ):
+        sol = solve(
+            base.replace(**dict(zip(("kappa_a", "kappa_b"), kappas_on_line(S, P), strict=True))),
+            n,
+            "fixed-point",
+            warn=False,
+        )
+        assert sol.channel_name == expect and bool(sol.converged), (S, sol.channel_name)
+    on = sid_onset_temperature(base, grid=n, tol_K=2.0)
+    assert on["leading"] == "d" and 400 < on["T_sid_K"] < 600  # 256^2: 494.9 K
+    from jaxnickel.triplon import K_B
+
+    for T, expect in ((on["T_sid_K"] - 10, "s+id"), (on["T_sid_K"] + 10, "d")):
+        sol = solve(base.replace(T=T * K_B), n, "fixed-point", warn=False)
+        assert sol.channel_name == expect, (T, sol.channel_name)

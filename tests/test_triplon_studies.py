@@ -106,8 +106,9 @@ def test_beta_lifshitz_points():
 
 
 def test_ratio_vs_density_fails_near_lifshitz_points():
-    # 2 x 3 points on GRID: the same compiled program as the comparison fixture's
-    r = st.ratio_vs_density([0.27, 0.45, 0.6], lams=(0.6, 0.3), kappa=0.75, grid=GRID)
+    # 2 x 3 points on GRID, Lorentzian cutoff as in docs/triplon_results.md's table (with the
+    # default sharp shell Eq. 18 is off by 3.7 % at n_c = 0.45 and 12 % at 0.6: flagged there too)
+    r = st.ratio_vs_density([0.27, 0.45, 0.6], lams=(0.6, 0.3), kappa=0.75, grid=GRID, cutoff="lorentzian")
     assert r["converged"].all()
     err = np.abs(r["err_eq18"])
     assert np.all(err[:, 0] > 0.2)  # between the band edge (0.225) and the saddle (0.292)

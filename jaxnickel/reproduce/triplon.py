@@ -37,7 +37,7 @@ import numpy as np
 
 from .. import plotting as jp
 from .. import plotting_triplon_figures as jt
-from ..triplon import K_B, BandParams, critical_temperatures, gap_vs_temperature, make_params, solve
+from ..triplon import K_B, BandParams, TriplonParams, critical_temperatures, gap_vs_temperature, make_params, solve
 from ..triplon.analytic import delta_weak_coupling, gap_ratio_eq18, gaps_eq17
 from ..triplon.bands import band_path, dispersion, dos_fermi, dos_vs_density, fermi_surface, fillings, form_factors
 from ..triplon.solution import fermi_surface_gaps
@@ -52,7 +52,7 @@ OMEGA = 0.3  # eV, pairing cutoff ~ J_c
 KAPPA = 0.75  # kappa_a = kappa_b (Fig. 4b)
 N_C = 0.45  # electrons per Ni (Fig. 4b)
 MU_FIG2 = -0.65  # eV, Fig. 2 caption
-CUTOFF = "lorentzian"
+CUTOFF = "sharp"
 LAMS_FIG3 = (0.6, 0.3)
 LAM_FIG4 = 0.5
 #: (lambda, kappa) of the key-number table: the paper's lambdas at kappa = 0.75, and kappa = 0
@@ -723,12 +723,75 @@ def tc_vs_lambda(ctx: Context) -> dict:
     }
 
 
+#: coupling of the phase diagram: lambda = 0.5 at the paper's bands (256^2 DOS), as in issue 11's tests
+V_PHASE = 1.037403
+#: the line of the (S, T) map and the point of the s+id onset temperature
+P_PHASE = 0.5625
+SID_POINT = (1.7236, 0.3264)
+
+
+def phase_diagram_fig(ctx: Context) -> dict:
+    """Extra: ground state over complex gaps (normal, s+-, d, s+id), kappa plane and (S, T)."""
+    from ..triplon.phase_diagram import phase_diagram
+    from ..triplon.time_reversal import sid_onset_temperature, sid_window
+
+    g = 64 if ctx.quick else 128
+    n_k, n_s, n_t = (7, 7, 6) if ctx.quick else (13, 12, 12)
+    ka = np.linspace(0.0, 2.5, n_k)
+    kb = np.linspace(0.0, 1.25, n_k)
+    S = np.linspace(1.6, 2.7, n_s)
+    T = np.linspace(0.0, 1100.0, n_t)
+    ctx.progress(f"    phase diagram: {ka.size * kb.size} + {S.size * T.size} points, {g}x{g} grid, one compiled sweep")
+    pd = phase_diagram(ka, kb, P=P_PHASE, S_values=S, T_values_K=T, V=V_PHASE, grid=g, cutoff=CUTOFF)
+    conv = np.concatenate([pd["converged_kk"].ravel(), pd["converged_ST"].ravel()])
+    _log_bool(ctx, f"phase diagram solves over complex gaps ({conv.size} points, {g}x{g})", conv)
+    # the window's ends and the onset temperature, by bisection on the Hessian (256^2; 128^2 with --quick)
+    gw = 128 if ctx.quick else 256
+    base = TriplonParams(
+        bands=BandParams(), V=V_PHASE, kappa_a=SID_POINT[0], kappa_b=SID_POINT[1], omega=OMEGA, cutoff=CUTOFF
+    )
+    ctx.progress(f"    s+id window on kappa_a kappa_b = {P_PHASE} and onset temperature ({gw}x{gw}, bisection)")
+    win = sid_window(base, P=P_PHASE, grid=gw, tol=1e-3 if ctx.quick else 1e-4)
+    onset = sid_onset_temperature(base, grid=gw, tol_K=1.0 if ctx.quick else 0.05)
+    jt.plot_phase_diagram(
+        pd,
+        title=(
+            f"ground state over complex gaps (extra, not in paper 001): V = {V_PHASE} eV (lambda = 0.5), "
+            f"Omega = {OMEGA} eV ({CUTOFF}), {g}x{g} grid\ns+id window on the line (bisection, {gw}$^2$): "
+            f"{win['S_low']:.4f} < S < {win['S_high']:.4f}; at {SID_POINT}: s+id below {onset['T_sid_K']:.1f} K"
+        ),
+        path=(path := ctx.path("triplon_phase_diagram.png")),
+    )
+    counts = {name: int(np.sum(pd["ground_kk"] == i)) for i, name in enumerate(pd["regions"])}
+    return {
+        "file": path.name,
+        "lattice": {"grid": g, "grid_window": gw},
+        "params": _pairing_params(V_eV=V_PHASE, P=P_PHASE, sid_point=list(SID_POINT)),
+        "kappa_a": ka,
+        "kappa_b": kb,
+        "ground_kk": pd["ground_kk"],
+        "S": S,
+        "T_K": T,
+        "ground_ST": pd["ground_ST"],
+        "tc_s_K": pd["tc_s_K"],
+        "tc_d_K": pd["tc_d_K"],
+        "T_sid_map_K": pd["T_sid_K"],
+        "regions_T0_points": counts,
+        "sid_window_S": [win["S_low"], win["S_high"]],
+        "sid_window_kappa_low": list(win["kappa_low"]),
+        "sid_window_kappa_high": list(win["kappa_high"]),
+        "sid_onset": onset,
+        **check_solves(conv),
+    }
+
+
 TRIPLON_FIGURES: dict[str, Callable[[Context], dict]] = {
     "triplon_fig2": fig2,
     "triplon_fig3": fig3,
     "triplon_fig4": fig4,
     "triplon_gap_vs_T": gap_vs_T,
     "triplon_tc_vs_lambda": tc_vs_lambda,
+    "triplon_phase_diagram": phase_diagram_fig,
 }
 
 
@@ -914,6 +977,24 @@ def _triplon_report(res: dict) -> list[str]:
             "The paper gives no T_c; its lambdas (0.3-0.6) give mean-field T_c of hundreds of K, so in this model "
             "the experimental T_c needs lambda ~ 0.15-0.27. T_c below ~20 K is grid-limited (the d channel at "
             "lambda < 0.2 is up to ~15% high on a 256 grid).",
+            "",
+        ]
+    fpd = res.get("triplon_phase_diagram")
+    if fpd:
+        on = fpd["sid_onset"]
+        lo, hi = fpd["sid_window_S"]
+        lines += [
+            "### Ground state over complex gaps (extra)",
+            "",
+            f"On kappa_a kappa_b = {fpd['params']['P']:g} at V = {fpd['params']['V_eV']} eV (lambda = 0.5), "
+            f"T = 0, {fpd['lattice']['grid_window']}^2 grid: the time-reversal-breaking s+- + i d state is the ground "
+            f"state for {lo:.4f} < kappa_a + kappa_b < {hi:.4f} (ends: the s+- branch turns unstable towards + i d, "
+            "the d branch becomes stable; bisection on the imaginary Hessian block). At (kappa_a, kappa_b) = "
+            f"{tuple(fpd['params']['sid_point'])}: T_c(s+-) = {on['tc_s_K']:.1f} K, T_c(d) = {on['tc_d_K']:.1f} K, "
+            f"leading {on['leading']}, s+id below T_sid = {_f(on['T_sid_K'], '.1f')} K. Points of the T = 0 kappa map "
+            f"({fpd['lattice']['grid']}^2) per state: "
+            + ", ".join(f"{k} {v}" for k, v in fpd["regions_T0_points"].items())
+            + f"; not converged: {fpd['not_converged']} of {fpd['solves']}.",
             "",
         ]
     fg = res.get("triplon_gap_vs_T")

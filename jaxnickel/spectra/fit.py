@@ -62,6 +62,7 @@ from ..solvers.least_squares import (
     perturbed_starts,
     to_unconstrained,
 )
+from ..triplon.pairing import cutoff_for_fit
 from ..triplon.params import CUTOFFS, K_B
 from ..triplon.solve import CHANNELS, solve_jax
 from ..triplon.spectra import N_FS, check_pockets, conductance, energy_points, fermi_line, fermi_line_gaps
@@ -144,6 +145,7 @@ class SpectrumFitResult:
     singular_values: list
     provenance: dict
     seconds: float
+    cutoff_note: str | None = None
 
     @property
     def reduced_chi2(self) -> float:
@@ -233,7 +235,7 @@ def fit_spectra(
     temperature_K: float | None = None,
     grid: int = 256,
     n_fs: int = N_FS,
-    cutoff: str = "lorentzian",
+    cutoff: str = "sharp",
     channel: str = "s",
     starts: int = 2,
     max_steps: int = 100,
@@ -280,6 +282,10 @@ def fit_spectra(
         raise ValueError(f"starts must be a positive integer, got {starts!r}")
     if cutoff not in CUTOFFS:
         raise ValueError(f"cutoff must be one of {', '.join(CUTOFFS)}, got {cutoff!r}")
+    # Omega or a band parameter free: the sharp shell has no derivative there (stated)
+    cutoff, cutoff_note = cutoff_for_fit(cutoff, free)
+    if cutoff_note:
+        warnings.warn(cutoff_note, UserWarning, stacklevel=2)
     if grid < CONVERGED_GRID:
         warnings.warn(
             f"grid {grid} is coarser than the converged {CONVERGED_GRID} (measured at the paper's bands, "
@@ -536,4 +542,5 @@ def fit_spectra(
         singular_values=cov["singular_values"],
         provenance=prov,
         seconds=time.perf_counter() - t_start,
+        cutoff_note=cutoff_note,
     )

@@ -39,7 +39,7 @@ EXAMPLE = {
         "tunnel_ratio": 0.8,
     },
     "grid": 512,
-    "cutoff": "lorentzian",
+    "cutoff": "sharp",
     "bias_mV": (-50.0, 50.0, 201),
     # single Nanonis spectrum: lock-in X in A, 3 sweeps x (forward, backward), noise per curve
     "nanonis": {"T_K": 4.2, "scale_A": 2.0e-11, "noise_A": 3.0e-13, "sweeps": 3, "seed": 20261202},
@@ -63,7 +63,7 @@ def synthetic_spectra(
     noise: float = 0.0,
     seed: int = 0,
     n_fs: int = N_FS,
-    cutoff: str = "lorentzian",
+    cutoff: str = "sharp",
     channel: str = "s",
     with_sigma: bool = True,
 ) -> SpectrumSet:

@@ -11,13 +11,17 @@ spin per unit cell) and
 
 The cutoff factor ``w_b(k) = w(xi_bk / Omega)`` (:func:`cutoff_weight`) is either
 
-* ``"lorentzian"`` (default): ``w(x) = (1 + x^2)^{-1/2}``.  Smooth, so the free energy
-  is differentiable in every band parameter (needed to fit data through the solver);
-  and its weak-coupling gap is *exactly* that of a sharp shell at Omega:
-  ``int_0^inf [w(x)^2 - Theta(1-x)] dx/x = 0``, so ``Delta = 2 Omega exp(-1/lambda)``
-  and ``2 Delta / k_B T_c = 2 pi e^{-gamma_E} = 3.528`` as for the sharp shell.
-* ``"sharp"``: ``w = Theta(Omega - |xi|)``, the textbook BCS shell of the paper's
-  Eqs. (16)-(18) (not differentiable in band parameters at the shell edge).
+* ``"sharp"`` (default): ``w = Theta(Omega - |xi|)``, the textbook BCS shell of the
+  paper's Eqs. (16)-(18) (``ln(2 Omega/Delta)``).  Not differentiable in Omega or the
+  band parameters (the shell edge moves; on a grid the sum is piecewise constant), so
+  fits with such a parameter free use the Lorentzian and say so
+  (:func:`cutoff_for_fit`).
+* ``"lorentzian"``: ``w(x) = (1 + x^2)^{-1/2}``.  Smooth, so the free energy is
+  differentiable in every band parameter; its weak-coupling gap is *exactly* that of a
+  sharp shell at Omega: ``int_0^inf [w(x)^2 - Theta(1-x)] dx/x = 0``, so
+  ``Delta = 2 Omega exp(-1/lambda)`` and ``2 Delta / k_B T_c = 3.528`` as for the sharp
+  shell; beyond weak coupling it differs (at lambda = 0.5, kappa = 0.75 it raises
+  T_c(s+-) by 12 %, max |Delta_beta| by 50 %: docs/triplon_theory.md).
 
 Separability.  ``V_kk' = V sum_ij u^alpha_i(k) C_ij u^beta_j(k')`` with the basis
 ``u^b(k) = w_b(k) (1, eta_k, eta_k^2)`` and ``C = diag(1, -(kappa_a + kappa_b),
@@ -52,6 +56,8 @@ from .params import TriplonParams
 
 __all__ = [
     "cutoff_weight",
+    "cutoff_for_fit",
+    "SHELL_MOVING_PARAMETERS",
     "TriplonGrid",
     "make_grid",
     "coupling_matrix",
@@ -76,7 +82,31 @@ S_CHANNEL = (0, 2)  # A1g, s+-
 D_CHANNEL = (1,)  # B1g, d
 
 
-def cutoff_weight(xi, omega, cutoff: str = "lorentzian"):
+#: fit parameters that move the edge of a sharp shell (derivatives need the smooth cutoff)
+SHELL_MOVING_PARAMETERS = ("omega", "n_c", "mu", "t1", "t2", "t3", "eps_alpha", "eps_beta")
+
+
+def cutoff_for_fit(cutoff: str, free) -> tuple[str, str | None]:
+    """``(cutoff used, note)`` of a fit with free parameters ``free``.
+
+    With the sharp shell the derivatives with respect to Omega and the band parameters
+    would come only from the shell boundary (on a k-grid the free energy is piecewise
+    constant in them: zero derivative), so a fit with any of
+    :data:`SHELL_MOVING_PARAMETERS` free uses the smooth Lorentzian cutoff instead and
+    returns a note saying so; otherwise the requested cutoff is kept (derivatives in
+    lambda/V, kappa, T are exact with either).
+    """
+    moving = [n for n in free if n in SHELL_MOVING_PARAMETERS]
+    if cutoff == "sharp" and moving:
+        return "lorentzian", (
+            f"free {', '.join(moving)} moves the edge of the sharp shell, where its derivatives are not "
+            "defined on a k-grid: this fit uses the smooth Lorentzian cutoff (same weak-coupling gap; "
+            "fix these parameters to fit with the sharp shell)"
+        )
+    return cutoff, None
+
+
+def cutoff_weight(xi, omega, cutoff: str = "sharp"):
     """Cutoff factor ``w(xi/Omega)`` of the pairing interaction (see module docstring)."""
     if cutoff == "lorentzian":
         return jax.lax.rsqrt(1.0 + (xi / omega) ** 2)

@@ -41,7 +41,7 @@ class TriplonParams(eqx.Module):
     kappa_a, kappa_b : Kondo-to-Hund ratios of Eq. (11) (>= 0).
     omega : energy cutoff Omega of the pairing (~ J_c ~ 0.3 eV; > 0).
     T : temperature in eV (>= 0; 0 is handled exactly).
-    cutoff : ``"lorentzian"`` (smooth, default) or ``"sharp"`` (static).
+    cutoff : ``"sharp"`` (the paper's shell |xi| < Omega, default) or ``"lorentzian"`` (smooth) (static).
     """
 
     bands: BandParams
@@ -50,9 +50,9 @@ class TriplonParams(eqx.Module):
     kappa_b: jax.Array
     omega: jax.Array
     T: jax.Array
-    cutoff: str = eqx.field(static=True, default="lorentzian")
+    cutoff: str = eqx.field(static=True, default="sharp")
 
-    def __init__(self, bands=None, V=0.5, kappa_a=0.75, kappa_b=0.75, omega=0.3, T=0.0, cutoff="lorentzian"):
+    def __init__(self, bands=None, V=0.5, kappa_a=0.75, kappa_b=0.75, omega=0.3, T=0.0, cutoff="sharp"):
         self.bands = BandParams() if bands is None else bands
         self.V = _f(V)
         self.kappa_a = _f(kappa_a)
@@ -126,7 +126,7 @@ def make_params(
     T=0.0,
     bands: BandParams | None = None,
     grid: int = 512,
-    cutoff: str = "lorentzian",
+    cutoff: str = "sharp",
 ) -> TriplonParams:
     """Build :class:`TriplonParams` the way the paper states them.
 
