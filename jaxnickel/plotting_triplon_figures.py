@@ -481,12 +481,15 @@ def plot_phase_diagram(pd: Mapping, *, title=None, path=None):
     cmap = ListedColormap(PHASE_COLORS)
     norm = BoundaryNorm([-0.5, 0.5, 1.5, 2.5, 3.5], cmap.N)
     fig, (a1, a2) = new_figure(2, size=(12.5, 4.6))
+
+    def regions(ax, x, y, codes, converged):
+        ax.pcolormesh(x, y, np.asarray(codes).T, cmap=cmap, norm=norm, shading="nearest")
+        ii, jj = np.nonzero(~np.asarray(converged, dtype=bool))
+        if ii.size:
+            ax.plot(x[ii], y[jj], "x", color="red", ms=6)
+
     ka, kb = np.asarray(pd["kappa_a"]), np.asarray(pd["kappa_b"])
-    a1.pcolormesh(ka, kb, np.asarray(pd["ground_kk"]).T, cmap=cmap, norm=norm, shading="nearest")
-    bad = ~np.asarray(pd["converged_kk"], dtype=bool)
-    if bad.any():
-        ii, jj = np.nonzero(bad)
-        a1.plot(ka[ii], kb[jj], "x", color="red", ms=6)
+    regions(a1, ka, kb, pd["ground_kk"], pd["converged_kk"])
     P = float(pd["P"])
     xs = np.linspace(max(ka.min(), 1e-3), ka.max(), 200)
     ys = P / xs
@@ -498,11 +501,7 @@ def plot_phase_diagram(pd: Mapping, *, title=None, path=None):
     a1.legend(fontsize="small", loc="upper right")
 
     S, T = np.asarray(pd["S"]), np.asarray(pd["T_K"])
-    a2.pcolormesh(S, T, np.asarray(pd["ground_ST"]).T, cmap=cmap, norm=norm, shading="nearest")
-    bad = ~np.asarray(pd["converged_ST"], dtype=bool)
-    if bad.any():
-        ii, jj = np.nonzero(bad)
-        a2.plot(S[ii], T[jj], "x", color="red", ms=6)
+    regions(a2, S, T, pd["ground_ST"], pd["converged_ST"])
     a2.plot(S, pd["tc_s_K"], "-", color="k", lw=1.8, label=r"$T_c$ ($s_\pm$)")
     a2.plot(S, pd["tc_d_K"], "-", color="C3", lw=1.8, label=r"$T_c$ (d)")
     tsid = np.asarray(pd["T_sid_K"], dtype=float)

@@ -174,6 +174,23 @@ def test_triplon_json(capsys, tmp_path):
     assert d["tc_kelvin"] > 0 and d["params"]["kappa_a"] == 0.75
 
 
+def test_triplon_sid_json(capsys):
+    """Inside the s+id window (tests/test_triplon_complex.py): the JSON says so, with amplitudes, phase, stability."""
+    rc, out, err = run_cli(
+        capsys, "triplon", "--grid", "128", "--mu", "-0.65", "--V", "1.037403", "--kappa-a", "1.7236",
+        "--kappa-b", "0.3264", "--method", "fixed-point", "--json",
+    )  # fmt: skip
+    assert rc == 0, err
+    d = json.loads(out)
+    assert d["channel"] == "s+id" and d["time_reversal_broken"] is True and d["stable"] is True
+    assert abs(abs(d["relative_phase_deg"]) - 90.0) < 1e-6 and d["hessian_min"] > 0
+    assert d["s_amplitude_meV"] > 0 and d["d_amplitude_meV"] > 0 and d["params"]["cutoff"] == "sharp"
+    assert d["abs_delta_alpha_min_meV"] > 0  # no node: |Delta|^2 = s^2 + d^2
+    rc, out, err = run_cli(capsys, "triplon", "--grid", "64", "--lambda", "0.3", "--method", "fixed-point", "--json")
+    d = json.loads(out)
+    assert d["channel"] == "s+-" and d["time_reversal_broken"] is False and d["relative_phase_deg"] is None
+
+
 def test_triplon_mu_and_V(capsys):
     rc, out, err = run_cli(capsys, "triplon", "--grid", "32", "--mu", "-0.65", "--V", "0.5", "--json")
     assert rc == 0, err

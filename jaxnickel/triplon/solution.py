@@ -244,10 +244,15 @@ def build_solution(
 ):
     """Assemble a :class:`TriplonSolution` from the gap coefficients ``r = (Re c, Im c)``
     (12 reals, canonical gauge: see :func:`~jaxnickel.triplon.solve.canonical_gauge`)."""
-    ca, cb = r[0:3], r[3:6]
-    ia, ib = r[6:9], r[9:12]
-    da, db = ca @ grid.u_alpha, cb @ grid.u_beta
-    dai, dbi = ia @ grid.u_alpha, ib @ grid.u_beta
+    da, db = r[0:3] @ grid.u_alpha, r[3:6] @ grid.u_beta
+    dai, dbi = r[6:9] @ grid.u_alpha, r[9:12] @ grid.u_beta
+    # coefficients by projection of the grid gaps (exact: they lie in span(u^b)), as in
+    # earlier releases, so that real states keep their coefficients bit for bit
+    ca = jnp.linalg.lstsq(grid.u_alpha.T, da)[0]
+    cb = jnp.linalg.lstsq(grid.u_beta.T, db)[0]
+    ia = jnp.linalg.lstsq(grid.u_alpha.T, dai)[0]
+    ib = jnp.linalg.lstsq(grid.u_beta.T, dbi)[0]
+    r = jnp.concatenate([ca, cb, ia, ib])
     scale = jnp.max(jnp.abs(r))
     s_size = jnp.abs(ca[0]) + jnp.abs(ca[2]) + jnp.abs(cb[0]) + jnp.abs(cb[2]) + jnp.abs(ia[0]) + jnp.abs(ia[2])
     s_size = s_size + jnp.abs(ib[0]) + jnp.abs(ib[2])

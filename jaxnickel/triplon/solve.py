@@ -233,16 +233,23 @@ def _candidate_complex(r, p, g):
     return free_energy_of_coefficients_complex(r, p, g), r, _residual_complex(r, p, g)
 
 
-def _better(new, old, tol):
-    """A converged state beats an unconverged one; among equals the lower free energy wins."""
+def _better(new, old, tol, margin=False):
+    """A converged state beats an unconverged one; among equals the lower free energy wins.
+
+    ``margin``: the new state must be lower by more than rounding (``1e-10 |F| + 1e-15``
+    eV/cell), so that a complex run that returns a real branch does not replace the real
+    solve's own result by a copy that differs in the last bits.
+    """
     ok_new, ok_old = new[2] <= tol, old[2] <= tol
-    return (ok_new & ~ok_old) | ((ok_new == ok_old) & (new[0] < old[0]))
+    gap = (1e-10 * jnp.abs(old[0]) + 1e-15) if margin else 0.0
+    return (ok_new & ~ok_old) | ((ok_new == ok_old) & (new[0] < old[0] - gap))
 
 
-def _pick(cands, tol):
-    best = cands[0]
-    for cand in cands[1:]:
-        b = _better(cand, best, tol)
+def _pick(cands, tol, best=None, margin=False):
+    if best is None:
+        best, cands = cands[0], cands[1:]
+    for cand in cands:
+        b = _better(cand, best, tol, margin)
         best = jax.tree_util.tree_map(lambda new, old, b=b: jnp.where(b, new, old), cand, best)
     return best
 
@@ -310,6 +317,7 @@ def solve_jax(
         c, steps = run(c0)
         total_steps = total_steps + steps
         cands.append(_candidate_real(c, p, g))
+    n_real = len(cands)
     if search_complex:
         # s+- + i d seeds from the two real branches (when one is normal the seed is the
         # other real branch and the complex Newton returns it: harmless)
@@ -337,7 +345,7 @@ def solve_jax(
             cands.append(cand)
     # a channel that did not converge but reached a lower free energy than the returned
     # state means the returned state may not be the ground state: non-convergence
-    best = _pick(cands, tol)
+    best = _pick(cands[n_real:], tol, best=_pick(cands[:n_real], tol), margin=True)
     failed = jnp.min(jnp.stack([jnp.where(c[2] <= tol, jnp.inf, c[0]) for c in cands]))
 
     def finish(best):
@@ -359,7 +367,7 @@ def solve_jax(
             step = _RELAX_STEP * jnp.max(jnp.abs(best[1])) * stab.softest
             r, steps = run_c(best[1] + step)
             new = _candidate_complex(r, p, g)
-            b = _better(new, best, tol) & (new[0] < best[0])
+            b = _better(new, best, tol, margin=True) & (new[0] < best[0])
             picked = jax.tree_util.tree_map(lambda x, y: jnp.where(b, x, y), new, best)
             out = finish(picked)
             return out, steps
