@@ -36,8 +36,6 @@ import jax.numpy as jnp
 from ..lattice import Square
 from ..solvers import minimize_constrained, newton_root, require_x64
 from .pairing import (
-    _kernel_g,
-    _safe_norm3,
     channel_eigenvalues,
     coefficient_map,
     coefficient_map_complex,
@@ -195,20 +193,7 @@ def _run_gradient_complex(r0, p, grid, tol, max_steps):
         return 1e3 * free_energy_of_coefficients_complex(r, p, grid)  # meV per cell
 
     res = minimize_constrained(fun, r0, tol=tol, max_inner=max_steps, max_outer=1)
-    gaps = gaps_from_coefficients_complex(res.x, grid)
-    return _coefficients_of_rhs_complex(*gaps, p, grid), res.iterations
-
-
-def _coefficients_of_rhs_complex(dar, dai, dbr, dbi, p, grid):
-    n = dar.shape[-1]
-    ga = _kernel_g(_safe_norm3(grid.xi_alpha, dar, dai), p.T)
-    gb = _kernel_g(_safe_norm3(grid.xi_beta, dbr, dbi), p.T)
-    VC = coupling_matrix(p)
-    a_r = -(VC @ (grid.u_beta @ (dbr * gb) / n))
-    a_i = -(VC @ (grid.u_beta @ (dbi * gb) / n))
-    b_r = -(VC @ (grid.u_alpha @ (dar * ga) / n))
-    b_i = -(VC @ (grid.u_alpha @ (dai * ga) / n))
-    return jnp.concatenate([a_r, b_r, a_i, b_i])
+    return coefficient_map_complex(res.x, p, grid), res.iterations
 
 
 def _residual_complex(r, p, grid):
