@@ -12,8 +12,13 @@ Subcommands
 ``jaxnickel exact ...``      exact diagonalisation of the microscopic ladder, Eq. (1) of paper 000
 ``jaxnickel dmrg ...``       DMRG of the same ladder (extra ``jaxnickel[dmrg]``), or regenerate the shipped data
 
-Bad input exits with code 2 and one line on stderr (no traceback); a solve that
-does not converge prints its result and exits with code 1.
+Bad input exits with code 2 and one line on stderr (no traceback); a solve or fit
+whose ``result`` (:class:`jaxnickel.RESULTS`) is not ``successful`` prints its result
+(JSON: ``"result"`` and the ``"message"`` derived from it) and exits with code 1.
+Progress (tqdm bars, "compiling ..." lines) goes to stderr, so ``--json`` keeps stdout
+one JSON object; ``--quiet`` turns it off.  ``jaxnickel --version`` prints the version.
+This module imports only the standard library at start-up (``--help`` is fast); JAX
+is imported by the subcommand that needs it.
 """
 
 from __future__ import annotations
@@ -98,8 +103,20 @@ def _add_triplon_model_flags(tr, *, grid: int, channel_flag: str = "--channel", 
         )
 
 
+def _add_quiet(sp) -> None:
+    sp.add_argument("--quiet", action="store_true", help="no progress output on stderr")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="jaxnickel", description="Differentiable mean-field pairing in bilayer nickelates.")
+    from . import __version__
+
+    p = _Parser(
+        prog="jaxnickel",
+        description="Differentiable mean-field pairing in bilayer nickelates.",
+        epilog="Units: energies of paper 001 (triplon) in eV on input, gaps in meV on output (keys *_meV), "
+        "temperatures in kelvin (--T, keys *_K / *_kelvin); paper 000 (mixd) in units of the couplings.",
+    )
+    p.add_argument("--version", action="version", version=f"jaxnickel {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
@@ -121,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--json", action="store_true", help="print one JSON object")
     m.add_argument("--plot", metavar="FILE.png", default=None, help="save a plot of Delta_k")
     m.add_argument("--save", metavar="FILE.npz", default=None, help="save the whole solution (loadable)")
+    _add_quiet(m)
 
     tr = sub.add_parser("triplon", help="two-band s+- gaps of the triplon model (paper 001)")
     _add_triplon_model_flags(tr, grid=512)
@@ -129,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--json", action="store_true", help="print one JSON object")
     tr.add_argument("--plot", metavar="FILE.png", default=None, help="gaps vs Fermi-surface angle and over the zone")
     tr.add_argument("--max-steps", type=_int("max-steps"), default=None, help="iteration limit of the solver")
+    tr.add_argument("--save", metavar="FILE.npz", default=None, help="save the whole solution (jaxnickel load)")
+    _add_quiet(tr)
 
     ft = sub.add_parser("fit", help="fit the triplon model to gap data (CSV; see jaxnickel/datasets/README.md)")
     ft.add_argument("data", help="CSV file of gap data, or 'bundled' for the shipped nickelate STM values")
@@ -146,8 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="sharp | lorentzian (default sharp; with omega or a band parameter free the fit uses lorentzian and says so)",
     )
     ft.add_argument("--out", metavar="FIT.json", default=None, help="write the result as JSON")
-    ft.add_argument("--plot", metavar="FIT.png", default=None, help="data vs model gaps vs angle")
+    ft.add_argument("--plot", metavar="FIT.png", default=None, help="data vs model gaps, residuals, confidence ellipse")
     ft.add_argument("--json", action="store_true", help="print one JSON object")
+    ft.add_argument("--max-steps", type=_int("max-steps"), default=100, help="Levenberg-Marquardt steps per start")
+    _add_quiet(ft)
 
     sp = sub.add_parser("spectrum", help="tunnelling conductance dI/dV of the self-consistent triplon state")
     _add_triplon_model_flags(sp, grid=256)
@@ -181,8 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     fs.add_argument("--json", action="store_true", help="print one JSON object")
     fs.add_argument("--out", metavar="FIT.json", default=None, help="write the result as JSON")
     fs.add_argument("--plot", metavar="FIT.png", default=None, help="data, model, residuals, bands, ellipse")
+    _add_quiet(fs)
 
-    ld = sub.add_parser("load", help="print a solution saved by `jaxnickel mixd --save`")
+    ld = sub.add_parser(
+        "load", help="print what a jaxnickel file holds: solution (.npz), sweep (.nc or old .npz), fit (.json)"
+    )
     ld.add_argument("file")
     ld.add_argument("--json", action="store_true")
 
@@ -218,8 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("reproduce", help="regenerate the figures of the papers and a report")
     r.add_argument("--out", default="jaxnickel-output", help="output folder (default ./jaxnickel-output)")
     r.add_argument(
-        "--quick", action="store_true", help="coarser scans and grids (about 50 s on 2 cores; default about 80 s)"
+        "--quick", action="store_true", help="coarser scans and grids (about 130 s on 2 cores; default about 240 s)"
     )
+    _add_quiet(r)
     return p
 
 
@@ -279,16 +305,21 @@ def _cmd_mixd(a) -> int:
         n_holes = a.doping * lat.n_sites
     else:
         n_holes = 8.0 if a.holes is None else a.holes
+    _check_output(a.plot, "--plot", (".png", ".pdf", ".svg"))
+    _check_output(a.save, "--save", (".npz",))
     _enable_x64()
     from .mixd import MixDParams, solve
 
     params = MixDParams(t=a.t, J=a.J, V=a.V, epsilon=a.epsilon, n_holes=n_holes, hartree=a.hartree)
+    from .progress import compiling
+
+    compiling(None, f"and solving the MixD {a.method} problem on {lat.name}", enabled=not a.quiet)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         sol = solve(params, lat, a.method, max_steps=a.max_steps, warn=False)
     for w in caught:
         print(f"jaxnickel: warning: {w.message}", file=sys.stderr)
-    d = sol.summary()
+    d = _json_safe(sol.summary())
     if a.json:
         print(json.dumps(d))
     else:
@@ -303,13 +334,16 @@ def _cmd_mixd(a) -> int:
         sol.save(a.save)
         if not a.json:
             print(f"  solution written to {a.save}")
-    if not d["converged"]:
-        print(
-            f"jaxnickel: error: the {a.method} solve did not converge (residual {d['residual']:.3e})",
-            file=sys.stderr,
-        )
-        return EXIT_NOT_CONVERGED
-    return 0
+    return _exit_for(d, f"the {a.method} solve", f"residual {d['residual']:.3e}")
+
+
+def _exit_for(d: dict, what: str, detail: str = "") -> int:
+    """Exit code from a result dict's ``result`` (0 for successful; the message on stderr otherwise)."""
+    if d.get("result", "successful") == "successful":
+        return 0
+    extra = f", {detail}" if detail else ""
+    print(f"jaxnickel: error: {what}: {d['result']}: {d['message']}{extra}", file=sys.stderr)
+    return EXIT_NOT_CONVERGED
 
 
 def _json_safe(x):
@@ -384,9 +418,12 @@ def _cmd_triplon(a) -> int:
     if a.method not in METHODS:
         raise ValueError(f"--method must be one of {', '.join(METHODS)}, got {a.method!r}")
     _check_output(a.plot, "--plot", (".png", ".pdf", ".svg"))
+    _check_output(a.save, "--save", (".npz",))
     p = _triplon_params(a)
+    from .progress import compiling
     from .triplon import K_B, critical_temperatures, solve
 
+    compiling(None, f"and solving the triplon {a.method} problem on a {a.grid}x{a.grid} grid", enabled=not a.quiet)
     sol = solve(p, a.grid, a.method, channel=a.pairing, max_steps=a.max_steps, warn=False)
     d = sol.summary()
     d["T_kelvin"] = a.T
@@ -434,13 +471,11 @@ def _cmd_triplon(a) -> int:
         plot_triplon_gaps(sol, a.plot)
         if not a.json:
             print(f"  plot written to {a.plot}")
-    if not d["converged"]:
-        print(
-            f"jaxnickel: error: the {a.method} solve did not converge (residual {d['residual']:.3e} eV)",
-            file=sys.stderr,
-        )
-        return EXIT_NOT_CONVERGED
-    return 0
+    if a.save:
+        sol.save(a.save)
+        if not a.json:
+            print(f"  solution written to {a.save}")
+    return _exit_for(d, f"the {a.method} solve", f"residual {d['residual']:.3e} eV")
 
 
 def _name_values(items, flag):
@@ -463,9 +498,13 @@ def _cmd_fit(a) -> int:
         raise ValueError(f"--grid must be an integer >= 8, got {a.grid}")
     if a.starts < 1:
         raise ValueError(f"--starts must be >= 1, got {a.starts}")
+    if a.max_steps < 1:
+        raise ValueError(f"--max-steps must be >= 1, got {a.max_steps}")
     free = [f.strip() for f in a.free.split(",") if f.strip()]
     fixed = _name_values(a.fix, "--fix")
     start = _name_values(a.start, "--start")
+    _check_output(a.out, "--out", (".json",))
+    _check_output(a.plot, "--plot", (".png", ".pdf", ".svg"))
     from .data import load_bundled, load_gap_data
 
     if a.data == "bundled":
@@ -479,7 +518,17 @@ def _cmd_fit(a) -> int:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        r = fit_gaps(data, free, fixed, start=start, grid=a.grid, starts=a.starts, cutoff=a.cutoff)
+        r = fit_gaps(
+            data,
+            free,
+            fixed,
+            start=start,
+            grid=a.grid,
+            starts=a.starts,
+            max_steps=a.max_steps,
+            cutoff=a.cutoff,
+            progress=not a.quiet,
+        )
     for w in caught:
         print(f"jaxnickel: warning: {str(w.message).splitlines()[0]}", file=sys.stderr)
     d = r.to_dict()
@@ -492,20 +541,17 @@ def _cmd_fit(a) -> int:
         for k, v in r.parameters.items():
             u = r.uncertainties[k]
             print(f"  {k:<10s} = {v:.6g}" + (f" +- {u:.2g}" if math.isfinite(u) else " (unconstrained)"))
-        print(f"  chi2 = {r.chi2:.4g} for dof = {r.dof}; converged={r.converged} degenerate={r.degenerate}")
+        print(f"  chi2 = {r.chi2:.4g} for dof = {r.dof}; uncertainties {r.uncertainty_scaling}")
         for m, y, sg in zip(r.model_meV, r.data_meV, r.sigma_meV, strict=True):
             print(f"    data {y:8.3f} +- {sg:.3f} meV   model {m:8.3f} meV")
-        if r.degenerate:
-            print(f"  {r.message}")
+        print(f"  result: {r.result} ({r.message}); {r.seconds:.1f} s")
+        if a.out:
+            print(f"  written to {a.out}")
     if a.plot:
         from .plotting import plot_fit
 
         plot_fit(r, data, a.plot)
-    if r.degenerate or not r.converged:
-        why = r.message if r.degenerate else "the least-squares solver did not converge"
-        print(f"jaxnickel: error: {why}", file=sys.stderr)
-        return EXIT_NOT_CONVERGED
-    return 0
+    return _exit_for(d, "the gap fit")
 
 
 def _parse_bias(text: str):
@@ -660,7 +706,7 @@ def _cmd_fit_spectrum(a) -> int:
             channel=a.pairing,
             starts=a.starts,
             max_steps=a.max_steps,
-            progress=True,
+            progress=not a.quiet,
         )
     for w in caught:
         print(f"jaxnickel: warning: {str(w.message).splitlines()[0]}", file=sys.stderr)
@@ -681,34 +727,118 @@ def _cmd_fit_spectrum(a) -> int:
         print(
             f"  chi2 = {r.chi2:.5g} for dof = {r.dof} (chi2/dof = {r.reduced_chi2:.3g}); uncertainties {r.uncertainty_scaling}"
         )
-        print(
-            f"  noise: {r.spectra[0]['sigma_source']}; converged={r.converged} degenerate={r.degenerate}; {r.seconds:.1f} s"
-        )
-        print(f"  message: {r.message}")
+        print(f"  noise: {r.spectra[0]['sigma_source']}; {r.seconds:.1f} s")
+        print(f"  result: {r.result} ({r.message})")
         if a.out:
             print(f"  written to {a.out}")
     if a.plot:
         from .spectra.plotting import plot_spectrum_fit
 
         plot_spectrum_fit(r, a.plot)
-    if r.degenerate or not r.converged:
-        print(f"jaxnickel: error: {r.message}", file=sys.stderr)
-        return EXIT_NOT_CONVERGED
-    return 0
+    return _exit_for(d, "the spectrum fit")
+
+
+def _file_kind(path: str) -> str:
+    """What a file written by jaxnickel holds: mixd, triplon, sweep, fit (JSON) -- from its contents."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head.startswith((b"\x89HDF", b"CDF")):
+        return "sweep"
+    if head.startswith(b"PK"):
+        import zipfile
+
+        import numpy as np
+
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                if "__meta__" not in data:
+                    raise ValueError(f"{path}: not a jaxnickel file (a .npz archive without a __meta__ entry)")
+                meta = json.loads(str(data["__meta__"]))
+        except (zipfile.BadZipFile, EOFError, OSError) as e:
+            raise ValueError(f"{path}: damaged or truncated .npz file ({type(e).__name__}: {e})") from None
+        except json.JSONDecodeError:
+            raise ValueError(f"{path}: damaged jaxnickel file (its __meta__ entry is not JSON)") from None
+        fmt = str(meta.get("format", "")) if isinstance(meta, dict) else ""
+        for prefix, kind in (
+            ("jaxnickel-mixd-solution", "mixd"),
+            ("jaxnickel-triplon-solution", "triplon"),
+            ("jaxnickel-sweep", "sweep"),
+        ):
+            if fmt.startswith(prefix):
+                return kind
+        raise ValueError(f"{path}: unknown jaxnickel format {fmt!r}")
+    if head.lstrip()[:1] == b"{":
+        return "fit"
+    raise ValueError(f"{path}: not a file jaxnickel writes (a solution .npz, a sweep .nc/.npz or a fit .json)")
 
 
 def _cmd_load(a) -> int:
     if not os.path.exists(a.file):
         raise ValueError(f"file not found: {a.file}")
+    kind = _file_kind(a.file)
     _enable_x64()
-    from .mixd import load_solution
+    if kind == "mixd":
+        from .mixd import load_solution
 
-    sol = load_solution(a.file)
-    d = sol.summary()
+        d = _json_safe(load_solution(a.file).summary())
+        print(json.dumps(d)) if a.json else _print_summary(d)
+        return 0
+    if kind == "triplon":
+        from .triplon.solution import load_solution
+
+        d = _json_safe(load_solution(a.file).summary())
+        if a.json:
+            print(json.dumps(d))
+        else:
+            print(
+                f"triplon solution ({d['method']}, grid {d['grid']}): state {d['channel']}, F {d['free_energy_meV']:.6g} meV"
+            )
+            for b in ("alpha", "beta"):
+                print(f"  Delta_{b}: {d[f'delta_{b}_min_meV']:.4f} .. {d[f'delta_{b}_max_meV']:.4f} meV")
+            print(f"  result: {d['result']} (residual {d['residual']:.3e} eV)")
+        return 0
+    if kind == "sweep":
+        from .sweep import load, not_converged
+
+        ds = load(a.file)
+        d = {
+            "kind": "sweep",
+            "dims": {k: int(v) for k, v in ds.sizes.items()},
+            "coords": {k: ds[k].values.tolist() for k in ds.coords},
+            "fields": list(ds.data_vars),
+            "not_converged": not_converged(ds),
+            "attrs": ds.attrs,
+        }
+        if a.json:
+            print(json.dumps(_json_safe(json.loads(json.dumps(d, default=str)))))
+        else:
+            print(f"sweep {ds.attrs.get('function', '')}: {', '.join(f'{k}={v}' for k, v in d['dims'].items())}")
+            print(f"  fields: {', '.join(d['fields'])}")
+            print(
+                f"  fixed: {ds.attrs.get('fixed')}; not converged: {d['not_converged']}; results: {ds.attrs.get('results')}"
+            )
+            print(
+                f"  jaxnickel {ds.attrs.get('jaxnickel_version')} git {ds.attrs.get('git_revision')} {ds.attrs.get('date', '')}"
+            )
+        return 0
+    try:
+        with open(a.file, encoding="utf-8") as f:
+            d = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{a.file}: not valid JSON ({e})") from None
+    if not isinstance(d, dict) or "parameters" not in d or "chi2" not in d:
+        raise ValueError(f"{a.file}: a JSON file, but not a jaxnickel fit result (no parameters / chi2)")
     if a.json:
         print(json.dumps(d))
     else:
-        _print_summary(d)
+        what = "spectrum fit" if "spectra" in d else "gap fit"
+        print(f"{what}: chi2 = {d['chi2']} for dof = {d.get('dof')}; result {d.get('result', 'unknown')}")
+        for k, v in d["parameters"].items():
+            print(f"  {k:<16s} = {v} +- {d.get('uncertainties', {}).get(k)}")
+        prov = d.get("provenance") or {}
+        print(
+            f"  input {prov.get('input_file')} (sha256 {prov.get('input_sha256')}); jaxnickel {prov.get('jaxnickel_version')}"
+        )
     return 0
 
 
@@ -716,7 +846,7 @@ def _cmd_reproduce(a) -> int:
     _enable_x64()
     from . import reproduce
 
-    reproduce.run(a.out, quick=a.quick, progress=lambda msg: print(msg, flush=True))
+    reproduce.run(a.out, quick=a.quick, progress=lambda msg: print(msg, flush=True), bars=not a.quiet)
     return 0
 
 

@@ -45,6 +45,7 @@ described in ``jaxnickel/datasets/README.md``.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import math
 import os
@@ -116,8 +117,10 @@ class GapData(eqx.Module):
     temperature: np.ndarray
     source: tuple[str, ...] = eqx.field(static=True)
     note: tuple[str, ...] = eqx.field(static=True)
+    path: str | None = eqx.field(static=True, default=None)
+    sha256: str | None = eqx.field(static=True, default=None)
 
-    def __init__(self, sheet, theta, gap, sigma, temperature, source, note=None):
+    def __init__(self, sheet, theta, gap, sigma, temperature, source, note=None, *, path=None, sha256=None):
         arrays = {"sheet": sheet, "theta": theta, "gap": gap, "sigma": sigma, "temperature": temperature}
         for name, value in arrays.items():
             if _is_concrete(value):
@@ -133,6 +136,8 @@ class GapData(eqx.Module):
         elif isinstance(note, str):
             raise ValueError("GapData.note must be a sequence of strings (one per row), not a string")
         self.note = tuple(str(s) for s in note)
+        self.path = None if path is None else str(path)
+        self.sha256 = None if sha256 is None else str(sha256)
 
     def __check_init__(self):
         n = len(self.source)
@@ -391,9 +396,29 @@ def load_gap_data(path) -> GapData:
     :class:`GapData`.
     """
     path = os.fspath(path)
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        text = f.read()
-    return _parse_text(text, path)
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ValueError(
+            f"{path}, line {line}, character {col}: byte 0x{raw[exc.start]:02x} is not UTF-8 text "
+            "(save the file as UTF-8)"
+        ) from None
+    d = _parse_text(text, path)
+    return GapData(
+        d.sheet,
+        d.theta,
+        d.gap,
+        d.sigma,
+        d.temperature,
+        d.source,
+        d.note,
+        path=os.path.abspath(path),
+        sha256=hashlib.sha256(raw).hexdigest(),
+    )
 
 
 def bundled_datasets() -> tuple[str, ...]:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 import warnings
 from pathlib import Path
 
@@ -37,7 +38,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .provenance import clean_json
+from .provenance import clean_json, provenance
+from .results import RESULTS, describe, raise_or_warn
 from .solvers import require_x64
 from .solvers.least_squares import (
     check_domain,
@@ -46,6 +48,7 @@ from .solvers.least_squares import (
     multistart_least_squares,
     perturbed_starts,
     to_unconstrained,
+    uncertainty_report,
 )
 from .triplon import BandParams, TriplonParams
 from .triplon.bands import dos_fermi, mu_from_density
@@ -54,7 +57,17 @@ from .triplon.params import CUTOFFS
 from .triplon.solution import fermi_surface_gaps
 from .triplon.solve import solve_jax
 
-__all__ = ["FIT_PARAMETERS", "FitResult", "fit_gaps", "predict_gaps", "build_params", "DegenerateFitWarning"]
+__all__ = [
+    "FIT_PARAMETERS",
+    "FitResult",
+    "fit_gaps",
+    "predict_gaps",
+    "build_params",
+    "DegenerateFitWarning",
+    "CoarseGridWarning",
+    "CONVERGED_GRID",
+    "grid_bias_note",
+]
 
 #: free-parameter names, their default start values and their domain
 FIT_PARAMETERS = {
@@ -62,6 +75,7 @@ FIT_PARAMETERS = {
     "V": (0.4, "positive"),
     "kappa_a": (0.75, "nonnegative"),
     "kappa_b": (0.75, "nonnegative"),
+    "kappa": (0.75, "nonnegative"),
     "omega": (0.3, "positive"),
     "n_c": (0.45, "filling"),
     "mu": (-0.65, "real"),
@@ -73,8 +87,21 @@ FIT_PARAMETERS = {
 }
 
 
+#: k-grid from which the fitted gaps are converged to 0.2 % (sharp shell, paper's bands; see :data:`GRID_ERROR`)
+CONVERGED_GRID = 256
+
+#: relative error of the Fermi-surface gaps on an ``n x n`` grid against grid 1024 (sharp shell, s+-, the
+#: paper's bands with mu and V from the same grid; the larger of lambda = 0.18 and 0.3), measured by
+#: ``benchmarks/grid_convergence_fit.py`` (benchmarks/results/grid_convergence_fit.md)
+GRID_ERROR = {64: 0.25, 96: 0.092, 128: 0.031, 192: 0.0025, 256: 0.0020, 384: 0.00079, 512: 0.00025}
+
+
 class DegenerateFitWarning(RuntimeWarning):
     """The data do not constrain every free parameter."""
+
+
+class CoarseGridWarning(UserWarning):
+    """The fit's k-grid is coarser than the one at which the gaps are converged."""
 
 
 def _to_z(name, v):
@@ -90,7 +117,10 @@ def _check_value(name, v):
 
 
 def build_params(values: dict, grid: int, T: float = 0.0, cutoff: str = "sharp") -> TriplonParams:
-    """TriplonParams from a dict of parameter values (traced or not); see :data:`FIT_PARAMETERS`."""
+    """TriplonParams from a dict of parameter values (traced or not); see :data:`FIT_PARAMETERS`.
+
+    ``kappa`` (when present) ties ``kappa_a = kappa_b = kappa``.
+    """
     band = {k: values[k] for k in ("t1", "t2", "t3", "eps_alpha", "eps_beta")}
     bp = BandParams(**band, mu=values.get("mu", 0.0))
     if "mu" not in values:
@@ -100,9 +130,8 @@ def build_params(values: dict, grid: int, T: float = 0.0, cutoff: str = "sharp")
     else:
         dos = dos_fermi(bp, grid)
         V = values["lambda"] / jnp.sqrt(dos.N_alpha * dos.N_beta)
-    return TriplonParams(
-        bands=bp, V=V, kappa_a=values["kappa_a"], kappa_b=values["kappa_b"], omega=values["omega"], T=T, cutoff=cutoff
-    )
+    ka, kb = (values["kappa"], values["kappa"]) if "kappa" in values else (values["kappa_a"], values["kappa_b"])
+    return TriplonParams(bands=bp, V=V, kappa_a=ka, kappa_b=kb, omega=values["omega"], T=T, cutoff=cutoff)
 
 
 def sheet_gap_magnitudes(sol, sheet, theta):
@@ -128,31 +157,51 @@ def _modulus(re, im):
     return jnp.where(real, jnp.abs(re), jnp.hypot(re, safe_im))
 
 
-def predict_gaps(values: dict, data, grid: int, cutoff: str = "sharp"):
-    """Model gap magnitudes (eV) for the rows of ``data`` with an assigned sheet."""
+def predict_gaps(values: dict, data, grid: int, cutoff: str = "sharp", *, with_flags: bool = False):
+    """Model gap magnitudes (eV) for the rows of ``data`` with an assigned sheet.
+
+    ``with_flags``: also return whether the gap equation converged at each distinct
+    temperature of the data (a boolean array).
+    """
     out = jnp.zeros(len(data.gap))
     temps = np.unique(np.asarray(data.temperature))
     sheet = np.asarray(data.sheet)
+    flags = []
     for T in temps:
         sol = solve_jax(build_params(values, grid, float(T), cutoff), grid, "fixed-point", channel="s")
+        flags.append(sol.converged)
         for b in (0, 1):
             rows = np.nonzero((sheet == b) & (np.asarray(data.temperature) == T))[0]
             if rows.size:
                 pred = sheet_gap_magnitudes(sol, b, jnp.asarray(np.asarray(data.theta)[rows]))
                 out = out.at[rows].set(pred)
-    return out
+    return (out, jnp.stack(flags)) if with_flags else out
 
 
 @dataclasses.dataclass
 class FitResult:
-    """Outcome of :func:`fit_gaps` (energies in eV unless the key says meV)."""
+    """Outcome of :func:`fit_gaps` (energies in eV unless the key says meV).
+
+    ``result``: the name of its :class:`jaxnickel.RESULTS` code (``successful``,
+    ``max_steps_reached``, ``degenerate``, ``model_solve_failed``); ``converged`` is
+    ``result == "successful"`` and ``message`` is derived from it, so they cannot
+    disagree.  ``uncertainties`` is the raw set (the data's sigmas at face value) and
+    ``uncertainties_scaled`` the set scaled by ``sqrt(chi2/dof)``;
+    ``uncertainty_scaling`` says which is reported and why.  ``provenance``: input
+    file and its SHA-256, package version, git revision, date.
+    """
 
     parameters: dict
     uncertainties: dict
+    uncertainties_raw: dict
+    uncertainties_scaled: dict
+    uncertainty_scaling: str
     correlation: dict
+    covariance: list
     chi2: float
     dof: int
     converged: bool
+    result: str
     degenerate: bool
     n_data: int
     free: list
@@ -166,19 +215,46 @@ class FitResult:
     starts: int
     grid: int
     singular_values: list
+    provenance: dict
+    seconds: float
     cutoff: str = "sharp"
     cutoff_note: str | None = None
+    grid_note: str | None = None
+
+    @property
+    def reduced_chi2(self) -> float:
+        return self.chi2 / self.dof if self.dof > 0 else float("nan")
 
     def to_dict(self) -> dict:
         """JSON-ready dict (NaN -> None)."""
         d = dataclasses.asdict(self)
-        d["reduced_chi2"] = self.chi2 / self.dof if self.dof > 0 else None
+        d["reduced_chi2"] = self.reduced_chi2
         return clean_json(d)
 
     def save(self, path) -> Path:
+        """Write :meth:`to_dict` as JSON (to a temporary file renamed into place)."""
         path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=2))
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2))
+        tmp.replace(path)
         return path
+
+
+def grid_bias_note(grid: int, what: str) -> str | None:
+    """A warning text when ``grid`` is coarser than :data:`CONVERGED_GRID` (None otherwise)."""
+    if grid >= CONVERGED_GRID:
+        return None
+    coarser = max((g for g in GRID_ERROR if g <= grid), default=None)  # measured grid at or below this one
+    if coarser is None:
+        size = f"more than {100 * GRID_ERROR[min(GRID_ERROR)]:.2g} %"
+    else:
+        size = f"about {100 * GRID_ERROR[coarser]:.2g} %"
+    return (
+        f"grid {grid} is coarser than the converged {CONVERGED_GRID}: the gaps at the paper's point carry a "
+        f"discretisation error of {size} (sharp shell, lambda 0.18-0.3, against grid 1024: "
+        f"benchmarks/results/grid_convergence_fit.md); the fitted {what} carries that bias on top of its "
+        "statistical uncertainty"
+    )
 
 
 def fit_gaps(
@@ -192,19 +268,29 @@ def fit_gaps(
     max_steps: int = 100,
     seed: int = 0,
     cutoff: str = "sharp",
+    progress: bool = False,
+    throw: bool = False,
 ) -> FitResult:
     """Weighted least-squares fit of the triplon model to gap data.
 
     ``data``: a :class:`jaxnickel.data.GapData`; ``free``: names from
-    :data:`FIT_PARAMETERS`; ``fixed``: values for other parameters (defaults: the
-    paper's point); ``start``: start values of free parameters; ``starts``: number
-    of starts (the first is ``start``, the others multiply each free parameter by
-    a random factor in [0.7, 1.3]).  Give at most one of lambda/V and of n_c/mu.
-    ``cutoff``: of the pairing (default the paper's sharp shell); with Omega or a band
-    parameter free the fit uses the Lorentzian and says so in ``cutoff_note``
+    :data:`FIT_PARAMETERS` (``kappa`` ties ``kappa_a = kappa_b``); ``fixed``: values
+    for other parameters (defaults: the paper's point); ``start``: start values of free
+    parameters; ``starts``: number of starts (the first is ``start``, the others
+    multiply each free parameter by a random factor in [0.7, 1.3]).  Give at most one
+    of lambda/V, of n_c/mu and of kappa/(kappa_a, kappa_b).  ``cutoff``: of the pairing
+    (default the paper's sharp shell); with Omega or a band parameter free the fit uses
+    the Lorentzian and says so in ``cutoff_note``
     (:func:`~jaxnickel.triplon.pairing.cutoff_for_fit`).
+
+    Refused before any work (``ValueError``): unknown or doubly given parameters, values
+    outside their domain, and fewer data rows than free parameters plus one
+    (``dof <= 0``: nothing would test the fit).  ``progress``: tqdm bars on stderr;
+    ``throw``: raise :class:`jaxnickel.SolveError` unless ``result`` is successful (default:
+    return it and warn).
     """
     require_x64()
+    t_start = time.perf_counter()
     free = list(free)
     fixed = dict(fixed or {})
     start = dict(start or {})
@@ -215,9 +301,12 @@ def fit_gaps(
         raise ValueError("free must name at least one parameter")
     if len(set(free)) != len(free) or set(free) & set(fixed):
         raise ValueError("a parameter is listed twice (free and fixed, or twice in free)")
+    named = set(free) | set(fixed)
     for a, b in (("lambda", "V"), ("n_c", "mu")):
-        if a in free + list(fixed) and b in free + list(fixed):
+        if a in named and b in named:
             raise ValueError(f"give {a} or {b}, not both")
+    if "kappa" in named and named & {"kappa_a", "kappa_b"}:
+        raise ValueError("kappa ties kappa_a = kappa_b: give kappa or kappa_a/kappa_b, not both")
     for k, v in list(fixed.items()) + list(start.items()):
         _check_value(k, float(v))
     if not isinstance(grid, int) or grid < 8:
@@ -226,20 +315,31 @@ def fit_gaps(
         raise ValueError(f"starts must be a positive integer, got {starts!r}")
     if cutoff not in CUTOFFS:
         raise ValueError(f"cutoff must be one of {', '.join(CUTOFFS)}, got {cutoff!r}")
-    cutoff, cutoff_note = cutoff_for_fit(cutoff, free)
-    if cutoff_note:
-        warnings.warn(cutoff_note, UserWarning, stacklevel=2)
-
-    names_all = set(free) | set(fixed)
-    values0 = {k: v[0] for k, v in FIT_PARAMETERS.items()}
-    drop = {"V" if ("lambda" in names_all or "V" not in names_all) else "lambda"}
-    drop |= {"mu" if ("n_c" in names_all or "mu" not in names_all) else "n_c"}
-    base = {k: jnp.asarray(float(fixed.get(k, values0[k]))) for k in values0 if k not in drop and k not in free}
-
     sheet = np.asarray(data.sheet)
     used = np.nonzero(sheet >= 0)[0]
     if used.size == 0:
         raise ValueError("no data row has an assigned sheet (alpha or beta)")
+    n_data = int(used.size)
+    dof = n_data - len(free)
+    if dof <= 0:
+        raise ValueError(
+            f"{len(free)} free parameter(s) ({', '.join(free)}) for {n_data} data row(s) with an assigned sheet "
+            f"(dof = {dof}): a fit needs more rows than free parameters; fix some (--fix NAME=VALUE, "
+            "e.g. the tied kappa instead of kappa_a and kappa_b) or add data rows"
+        )
+    cutoff, cutoff_note = cutoff_for_fit(cutoff, free)
+    if cutoff_note:
+        warnings.warn(cutoff_note, UserWarning, stacklevel=2)
+    grid_note = grid_bias_note(grid, "parameters")
+    if grid_note:
+        warnings.warn(grid_note, CoarseGridWarning, stacklevel=2)
+
+    values0 = {k: v[0] for k, v in FIT_PARAMETERS.items()}
+    drop = {"V" if ("lambda" in named or "V" not in named) else "lambda"}
+    drop |= {"mu" if ("n_c" in named or "mu" not in named) else "n_c"}
+    drop |= {"kappa"} if "kappa" not in named else {"kappa_a", "kappa_b"}
+    base = {k: jnp.asarray(float(fixed.get(k, values0[k]))) for k in values0 if k not in drop and k not in free}
+
     sub = data.subset(sheet >= 0)
     y = jnp.asarray(np.asarray(sub.gap))
     sig = jnp.asarray(np.asarray(sub.sigma))
@@ -257,7 +357,7 @@ def fit_gaps(
 
     z_first = np.array([_to_z(n, float(start.get(n, fixed.get(n, values0[n])))) for n in free])
     z0s = perturbed_starts(z_first, [FIT_PARAMETERS[n][1] for n in free], starts, seed)
-    run = multistart_least_squares(raw_residuals, z0s, max_steps=max_steps)
+    run = multistart_least_squares(raw_residuals, z0s, max_steps=max_steps, progress=progress, label="gap fit")
     z, chi2, ok = run.z, run.chi2, run.converged
     p_best = {n: float(_from_z(n, z[i])) for i, n in enumerate(free)}
 
@@ -265,30 +365,44 @@ def fit_gaps(
     def r_phys(p):
         v = dict(base)
         v.update({n: p[i] for i, n in enumerate(free)})
-        return (predict_gaps(v, sub, grid, cutoff) - y) / sig
+        pred, solved = predict_gaps(v, sub, grid, cutoff, with_flags=True)
+        return (pred - y) / sig, solved
 
     @jax.jit  # one compiled program (eagerly, each primitive of the solver chain compiles on its own)
     def residuals_and_jacobian(p):
-        return r_phys(p), jax.jacfwd(r_phys)(p)
+        r, solved = r_phys(p)
+        return r, solved, jax.jacfwd(lambda q: r_phys(q)[0])(p)
 
     p_vec = jnp.asarray([p_best[n] for n in free])
-    r_best, J = residuals_and_jacobian(p_vec)
+    r_best, solved, J = residuals_and_jacobian(p_vec)
     r_best, J = np.asarray(r_best), np.asarray(J)
-    n_data = int(y.size)
-    dof = n_data - len(free)
+    chi2 = float(np.sum(r_best**2))
     cov = covariance_analysis(J, np.asarray(p_vec), free)
-    degenerate, msg, s = cov["degenerate"] or dof < 0, cov["message"], cov["singular_values"]
-    unc, corr = cov["uncertainties"], cov["correlation"]
+    degenerate, s = cov["degenerate"], cov["singular_values"]
+    unc = uncertainty_report(cov["uncertainties"], chi2, dof, sigma_given=True)
     if degenerate:
-        warnings.warn(msg, DegenerateFitWarning, stacklevel=2)
+        code, detail = RESULTS.degenerate, cov["message"]
+        warnings.warn(cov["message"], DegenerateFitWarning, stacklevel=2)
+    elif not bool(np.all(np.asarray(solved))):
+        code, detail = RESULTS.model_solve_failed, "at some temperature of the data"
+    elif not ok:
+        code, detail = RESULTS.max_steps_reached, f"Levenberg-Marquardt, max_steps = {max_steps}"
+    else:
+        code, detail = RESULTS.successful, None
+    message = describe(code, detail)
     model = r_best * np.asarray(sig) + np.asarray(y)
-    return FitResult(
+    result = FitResult(
         parameters=p_best,
-        uncertainties={n: float(u) for n, u in zip(free, unc, strict=True)},
-        correlation=corr,
+        uncertainties={n: float(u) for n, u in zip(free, unc["chosen"], strict=True)},
+        uncertainties_raw={n: float(u) for n, u in zip(free, unc["raw"], strict=True)},
+        uncertainties_scaled={n: float(u) for n, u in zip(free, unc["scaled"], strict=True)},
+        uncertainty_scaling=unc["scaling"],
+        correlation=cov["correlation"],
+        covariance=np.asarray(cov["covariance"]).tolist(),
         chi2=chi2,
         dof=dof,
-        converged=ok,
+        converged=code is RESULTS.successful,
+        result=code.name,
         degenerate=bool(degenerate),
         n_data=n_data,
         free=free,
@@ -298,10 +412,16 @@ def fit_gaps(
         data_meV=[1e3 * float(v) for v in np.asarray(y)],
         sigma_meV=[1e3 * float(v) for v in np.asarray(sig)],
         rows_used=[int(i) for i in used],
-        message=msg,
+        message=message,
         starts=starts,
         grid=grid,
         singular_values=s,
+        provenance=provenance(getattr(data, "path", None), getattr(data, "sha256", None)),
+        seconds=time.perf_counter() - t_start,
         cutoff=cutoff,
         cutoff_note=cutoff_note,
+        grid_note=grid_note,
     )
+    if code is not RESULTS.successful:
+        raise_or_warn(code, "gap fit", detail, throw=throw, warn=False, category=DegenerateFitWarning)
+    return result

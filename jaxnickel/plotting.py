@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.colors import Normalize
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure as _MplFigure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Arc
 
@@ -46,11 +46,31 @@ __all__ = [
 
 #: diverging colour map used for signed quantities (always centred at zero)
 DIVERGING_CMAP = "RdBu_r"
+#: colour map of positive-only quantities (order parameters, energies above zero)
+SEQUENTIAL_CMAP = "viridis"
 
 _PI_TICKS = ([-math.pi, 0.0, math.pi], [r"$-\pi$", r"$0$", r"$\pi$"])
 
 
 # ------------------------------------------------------------------ helpers
+
+
+class Figure(_MplFigure):
+    """A pyplot-free matplotlib :class:`~matplotlib.figure.Figure` that shows itself in Jupyter.
+
+    The package never touches pyplot's global state (no figure manager, safe in
+    threads and scripts), so IPython's pyplot hooks do not know its figures; this
+    class gives them the rich-display method IPython looks for (``_repr_png_``), so a
+    figure returned as the last expression of a notebook cell (or passed to
+    ``display``) renders as an image.
+    """
+
+    def _repr_png_(self) -> bytes:
+        import io
+
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=100)
+        return buf.getvalue()
 
 
 def new_figure(ncols: int = 1, nrows: int = 1, *, size=None, **subplot_kw):
@@ -292,7 +312,10 @@ def plot_crossover_map(
     if vlim is None:
         vlim = float(np.nanmax(np.abs(z))) if np.any(np.isfinite(z)) else 1.0
         vlim = vlim if vlim > 0 else 1.0
-    mesh = ax.pcolormesh(_edges(x), _edges(y), z, cmap=DIVERGING_CMAP, norm=Normalize(-vlim, vlim))
+    # a signed quantity gets the diverging map centred on zero; a positive-only one a sequential map
+    signed = bool(np.any(np.isfinite(z))) and float(np.nanmin(z)) < 0.0
+    cmap, norm = (DIVERGING_CMAP, Normalize(-vlim, vlim)) if signed else (SEQUENTIAL_CMAP, Normalize(0.0, vlim))
+    mesh = ax.pcolormesh(_edges(x), _edges(y), z, cmap=cmap, norm=norm)
     cbar = fig.colorbar(mesh, ax=ax)
     cbar.set_label(zlabel)
     if zero_contour and y.size > 1 and x.size > 1 and np.nanmin(z) < 0.0 < np.nanmax(z):
@@ -307,8 +330,8 @@ def plot_crossover_map(
             mx,
             my,
             c=mz,
-            cmap=DIVERGING_CMAP,
-            norm=Normalize(-vlim, vlim),
+            cmap=cmap,
+            norm=norm,
             marker="X",
             s=90,
             edgecolors="k",
@@ -946,21 +969,28 @@ def _ladder_title(sols) -> str:
 
 
 def plot_fit(result, data, path=None, *, n_theta: int = 181):
-    """Data vs best-fit model: gap magnitudes (meV) vs Fermi-surface angle for both sheets.
+    """Data vs best-fit model, normalised residuals, and the confidence region of the most correlated pair.
 
     ``result`` is a :class:`jaxnickel.fit.FitResult`, ``data`` the
-    :class:`jaxnickel.data.GapData` it was fitted to.  Angle-averaged data (``avg``)
-    are drawn at the right edge with the model's sheet average next to them.
+    :class:`jaxnickel.data.GapData` it was fitted to.  (a) gap magnitudes (meV) vs
+    Fermi-surface angle for both sheets; angle-averaged data (``avg``) are drawn at the
+    right edge with the model's sheet average next to them.  (b) residuals
+    ``(model - data)/sigma`` per data row used.  (c) the 1- and 2-sigma ellipses of the
+    two most correlated free parameters (``Delta chi^2 = 2.30, 6.18``), from the
+    reported covariance; with one free parameter the panel says so.
     """
     import jax.numpy as jnp
 
     from .fit import build_params, sheet_gap_magnitudes
+    from .spectra.plotting import _draw_ellipse_panel
     from .triplon.solve import solve_jax
 
     values = {**{k: jnp.asarray(v) for k, v in result.fixed.items()}, **result.parameters}
-    sol = solve_jax(build_params(values, result.grid), result.grid, "fixed-point", channel="s")
+    cutoff = getattr(result, "cutoff", "sharp")
+    sol = solve_jax(build_params(values, result.grid, 0.0, cutoff), result.grid, "fixed-point", channel="s")
     theta = np.linspace(0.0, 0.5 * np.pi, n_theta)
-    fig, ax = new_figure(size=(7.2, 4.6))
+    fig = Figure(figsize=(13.5, 4.8), layout="constrained")
+    ax, axr, axe = fig.subplots(1, 3, width_ratios=[1.6, 1.0, 1.0])
     colors = {0: "tab:blue", 1: "tab:red"}
     sheet = np.asarray(data.sheet)
     th = np.asarray(data.theta)
@@ -1000,7 +1030,31 @@ def plot_fit(result, data, path=None, *, n_theta: int = 181):
         f"{k}={v:.4g}" + (f"$\\pm${result.uncertainties[k]:.2g}" if np.isfinite(result.uncertainties[k]) else "")
         for k, v in result.parameters.items()
     )
-    ax.set_title(f"fit: {pars}; $\\chi^2$/dof = {result.chi2:.3g}/{result.dof}", fontsize=9)
+    ax.set_title(f"(a) fit: {pars}; $\\chi^2$/dof = {result.chi2:.3g}/{result.dof}", fontsize=9)
     ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
+
+    # (b) normalised residuals of the rows used
+    res = np.asarray(result.residuals, dtype=float)
+    used = np.asarray(result.rows_used, dtype=int)
+    sh = sheet[used] if used.size else np.array([], dtype=int)
+    idx = np.arange(res.size)
+    for b, name in ((0, "alpha"), (1, "beta")):
+        m = sh == b
+        if m.any():
+            axr.bar(idx[m], res[m], color=colors[b], alpha=0.8, label=name)
+    axr.axhline(0.0, color="k", lw=0.8)
+    for y in (-1.0, 1.0):
+        axr.axhline(y, color="0.6", lw=0.8, ls="--")
+    axr.set_xticks(idx)
+    axr.set_xticklabels([str(int(i)) for i in used], fontsize=8)
+    axr.set_xlabel("data row")
+    axr.set_ylabel(r"(model $-$ data) / $\sigma$")
+    axr.set_title(f"(b) residuals ({result.result})", fontsize=9)
+    if res.size:
+        axr.legend(fontsize=8, loc="best")
+    axr.grid(alpha=0.3, axis="y")
+
+    # (c) confidence region of the most correlated pair
+    _draw_ellipse_panel(axe, result)
     return _finish(fig, path)

@@ -67,3 +67,25 @@ def clean_json(x):
     if isinstance(x, float) and not math.isfinite(x):
         return None
     return x
+
+
+def flat_attrs(d: dict, prefix: str = "") -> dict:
+    """A nested dict as flat netCDF-safe attrs: ``{"bands": {"t1": 0.45}}`` -> ``{"bands.t1": 0.45}``.
+
+    Booleans become 0/1 and ``None`` the string ``"none"`` (netCDF attributes hold only
+    strings and numbers).
+    """
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flat_attrs(v, key + "."))
+        elif isinstance(v, bool | np.bool_):
+            out[key] = int(v)
+        elif v is None:
+            out[key] = "none"
+        elif isinstance(v, list | tuple):
+            out[key] = np.asarray(v)
+        else:
+            out[key] = v
+    return out

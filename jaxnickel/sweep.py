@@ -5,13 +5,14 @@ A *sweep* evaluates a pure JAX function of scalar parameters,
     out = fn(**point)        (a pytree / ``equinox.Module`` of arrays),
 
 at every point of a parameter grid and returns the results as a labelled
-:class:`SweepResult` (NumPy arrays with named dimensions, coordinates and metadata).
+:class:`xarray.Dataset` (dimensions and coordinates = the scanned parameters, data
+variables = the outputs, attrs = fixed parameters and provenance).
 
 API
 ---
 ``sweep(fn, grid, *, fixed=None, mode="product", chunk_size=None, progress=False,
 warm_start=None, warm_fallback=True, devices=None, fields=None, batching="vmap",
-attrs=None, warn=True) -> SweepResult``
+attrs=None, warn=True) -> xarray.Dataset``
 
 * ``grid``: ordered mapping ``name -> 1-D array``.  ``mode="product"`` scans the outer
   product (the result has shape ``tuple(len(v) for v in grid.values())``, C order, the
@@ -34,8 +35,9 @@ attrs=None, warn=True) -> SweepResult``
   refuses other shapes instead of recompiling) and kept in a small cache keyed by
   ``fn`` and the static structure of the scan, so a second identical sweep does not
   compile again.  ``attrs["traces"]`` counts how often ``fn`` was traced by this call.
-* ``progress``: ``True`` prints one line per chunk to stderr; a callable receives a
-  :class:`SweepProgress` after every chunk.  Chunks are pipelined: chunk ``i + 1`` is
+* ``progress``: ``True`` shows a tqdm bar on stderr (points done, failures so far) and a
+  "compiling ..." line before a program is built; a callable receives a
+  :class:`SweepProgress` after every chunk instead.  Chunks are pipelined: chunk ``i + 1`` is
   dispatched before chunk ``i`` is copied to the host.
 * ``devices``: the devices to spread each chunk over (default ``jax.local_devices()``;
   an int ``n`` takes the first ``n``).  With more than one device the batch axis of a
@@ -88,14 +90,20 @@ watch ``warm_start_failed`` and compare with a cold sweep where it matters.
 
 Results
 -------
-:class:`SweepResult` holds ``dims`` (scanned names, in order), ``coords`` (name -> 1-D
-NumPy array), ``data`` (field -> NumPy array of shape ``grid shape + field shape``) and
-``attrs`` (fixed parameters, model description, package version, git revision, JAX
-version / backend / devices, chunking, timing and convergence counts).  If a
-``converged`` field exists, :attr:`SweepResult.not_converged` counts the failures,
-``attrs["not_converged"]`` records them and a :class:`SweepConvergenceWarning` is issued.
-``save(path)`` / ``SweepResult.load(path)`` use one ``.npz`` file (arrays + a JSON
-metadata entry); ``sel(J=1.2)`` picks the nearest grid point(s).
+An :class:`xarray.Dataset`: one dimension per scanned parameter (with its values as the
+coordinate), or the single dimension ``"point"`` of a zip sweep with every parameter a
+coordinate along it; one data variable per output field, of shape ``grid shape + field
+shape`` (a field's own axes are named ``<field>_dim0``, ...; the Fermi-surface fields
+of :func:`triplon_sweep` share the coordinate ``theta``); ``attrs``: fixed parameters,
+model description, package version, git revision, date, JAX version / backend /
+devices, chunking, timing, ``n_points``, ``not_converged`` and ``results`` (counts of
+each :class:`jaxnickel.RESULTS` code, when the output has a ``result`` field).  If a
+``converged`` field has failures, ``attrs["failures"]`` lists the first 50 (all of
+them: :func:`failures`) and a :class:`SweepConvergenceWarning` is issued.
+``ds.sel(J=1.2, method="nearest")`` (or :func:`nearest`, which also handles zip sweeps)
+picks grid points; :func:`save` writes netCDF (h5netcdf) with the attrs, :func:`load`
+reads it back (and the ``.npz`` files of earlier releases); ``jaxnickel load FILE.nc``
+prints a summary.
 
 Model wrappers
 --------------
@@ -119,14 +127,13 @@ Example::
     res = mixd_sweep(Ladder(30), t=0.1, V=1.0, J=np.linspace(0.5, 2.5, 21),
                      n_holes=np.arange(2.0, 29.0, 2.0), chunk_size=64, progress=True)
     res["sc_minus_2cc_fraction"].shape     # (21, 14): dims ("J", "n_holes")
-    res.sel(J=1.2, n_holes=8)["energy"]
-    res.save("fig3.npz")
+    float(res["energy"].sel(J=1.2, n_holes=8, method="nearest"))
+    jaxnickel.sweep.save(res, "fig3.nc")
 """
 
 from __future__ import annotations
 
 import collections
-import dataclasses
 import functools
 import inspect
 import json
@@ -136,19 +143,26 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+if TYPE_CHECKING:  # xarray is imported when a sweep returns
+    import xarray as xr
+
 __all__ = [
     "sweep",
     "mixd_sweep",
     "triplon_sweep",
-    "SweepResult",
     "SweepProgress",
+    "save",
+    "load",
+    "nearest",
+    "failures",
+    "not_converged",
     "SweepConvergenceWarning",
     "clear_cache",
     "FILE_FORMAT",
@@ -157,7 +171,9 @@ __all__ = [
     "TRIPLON_FIELDS",
 ]
 
-FILE_FORMAT = "jaxnickel-sweep/1"
+FILE_FORMAT = "jaxnickel-sweep/2"
+#: the .npz format of earlier releases (still read by :func:`load`)
+LEGACY_FORMAT = "jaxnickel-sweep/1"
 MODES = ("product", "zip")
 BATCHING = ("vmap", "map")
 BATCH_AXIS = "batch"
@@ -167,7 +183,7 @@ FALLBACK_FIELD = "warm_start_failed"
 
 
 class SweepConvergenceWarning(RuntimeWarning):
-    """Some points of a sweep did not converge (see :attr:`SweepResult.not_converged`)."""
+    """Some points of a sweep did not converge (see :func:`failures`, ``attrs["not_converged"]``)."""
 
 
 class SweepProgress(NamedTuple):
@@ -206,175 +222,184 @@ def _jsonable(x):
         return str(x)
 
 
-@dataclasses.dataclass
-class SweepResult:
-    """Labelled result of a sweep.
+def _field_dims(name: str, extra_ndim: int) -> tuple[str, ...]:
+    """Names of a field's own axes (after the scanned ones): ``<field>_dim0``, ..."""
+    return tuple(f"{name}_dim{j}" for j in range(extra_ndim))
 
-    * ``dims``: names of the scanned dimensions, in order (``("point",)`` for a zip sweep).
-    * ``coords``: name -> 1-D NumPy array.  A name in ``dims`` labels that dimension; in a
-      zip sweep the parameters are coordinates along ``"point"``.
-    * ``data``: field -> NumPy array of shape ``self.shape + field shape``.
-    * ``attrs``: JSON-ready metadata (fixed parameters, model, versions, devices, timing,
-      ``n_points`` and ``not_converged``).
+
+def _dataset(dims: tuple, coords: dict, data: dict, attrs: dict):
+    """The :class:`xarray.Dataset` of a sweep (see the module docstring, Results)."""
+    import xarray as xr
+
+    n = len(dims)
+    if dims == (POINT_DIM,):
+        xcoords = {name: (POINT_DIM, np.asarray(v)) for name, v in coords.items()}
+    else:
+        xcoords = {name: (name, np.asarray(v)) for name, v in coords.items()}
+    # the theta grid of the Fermi-surface fields is a coordinate, not a field
+    theta = data.get("theta")
+    variables = {}
+    for k, a in data.items():
+        a = np.asarray(a)
+        own = _field_dims(k, a.ndim - n)
+        if theta is not None and k != "theta" and k.endswith("_fs") and a.shape[n:] == theta.shape[n:]:
+            own = ("theta",)
+        variables[k] = (dims + own, a)
+    if theta is not None:
+        t = np.asarray(theta).reshape(-1, np.asarray(theta).shape[-1])
+        if np.all(t == t[0]):  # the same angle grid at every point: one coordinate
+            variables.pop("theta")
+            xcoords["theta"] = ("theta", t[0])
+        else:
+            variables["theta"] = (dims + ("theta",), np.asarray(theta))
+    return xr.Dataset(variables, coords=xcoords, attrs=attrs)
+
+
+def not_converged(ds) -> int | None:
+    """Number of sweep points with ``converged == False`` (``None`` without such a field)."""
+    if "converged" not in ds:
+        return None
+    c = np.asarray(ds["converged"], dtype=bool)
+    return int(c.size - np.count_nonzero(c))
+
+
+def failures(ds) -> list[dict]:
+    """Coordinates of every point of a sweep that did not converge (empty without ``converged``)."""
+    if "converged" not in ds:
+        return []
+    conv = ds["converged"]
+    bad = np.argwhere(~np.asarray(conv, dtype=bool))
+    out = []
+    for idx in bad:
+        pt = conv[tuple(int(i) for i in idx)]
+        d = {}
+        for name, c in pt.coords.items():
+            if c.ndim == 0 and name != "theta":
+                d[name] = _jsonable(c.values)
+        if conv.dims == (POINT_DIM,):
+            d[POINT_DIM] = int(idx[0])
+        if "result" in ds:
+            from .results import RESULTS
+
+            d["result"] = RESULTS(int(ds["result"].values[tuple(int(i) for i in idx)])).name
+        out.append(d)
+    return out
+
+
+def nearest(ds, **values):
+    """The point(s) of a sweep *nearest* to the given coordinate values (a Dataset).
+
+    On a product sweep this is ``ds.sel(..., method="nearest")``; on a zip sweep
+    (dimension ``"point"``) the point nearest to all given parameters, each scaled by
+    its range.  The coordinate values picked are in ``attrs["selection"]``.
     """
-
-    dims: tuple[str, ...]
-    coords: dict[str, np.ndarray]
-    data: dict[str, np.ndarray]
-    attrs: dict = dataclasses.field(default_factory=dict)
-
-    # ------------------------------------------------------------ access
-    @property
-    def shape(self) -> tuple[int, ...]:
-        """Grid shape (one entry per dimension)."""
-        if self.dims == (POINT_DIM,) and POINT_DIM not in self.coords:
-            return (len(next(iter(self.coords.values()))),)
-        return tuple(len(self.coords[d]) for d in self.dims)
-
-    @property
-    def fields(self) -> tuple[str, ...]:
-        return tuple(self.data)
-
-    def __getitem__(self, field: str) -> np.ndarray:
-        try:
-            return self.data[field]
-        except KeyError:
-            raise KeyError(f"no field {field!r} in this sweep; fields: {list(self.data)}") from None
-
-    def __contains__(self, field: str) -> bool:
-        return field in self.data
-
-    def keys(self):
-        return self.data.keys()
-
-    @property
-    def not_converged(self) -> int | None:
-        """Number of grid points with ``converged == False`` (``None`` without such a field)."""
-        if "converged" not in self.data:
-            return None
-        return int(np.size(self.data["converged"]) - np.count_nonzero(self.data["converged"]))
-
-    def failures(self) -> list[dict]:
-        """Coordinates of every point that did not converge (empty without a ``converged`` field)."""
-        if "converged" not in self.data:
-            return []
-        bad = np.argwhere(~np.asarray(self.data["converged"], dtype=bool))
-        return [self._point_coords(tuple(int(i) for i in idx)) for idx in bad]
-
-    def _point_coords(self, idx) -> dict:
-        out = {}
-        for d, i in zip(self.dims, idx, strict=True):
-            if d in self.coords:
-                out[d] = _jsonable(self.coords[d][i])
-            else:
-                out[d] = i
-        for name, c in self.coords.items():
-            if name not in self.dims and len(self.dims) == 1:
-                out[name] = _jsonable(c[idx[0]])
-        return out
-
-    # ------------------------------------------------------------ selection
-    def isel(self, **indices) -> SweepResult:
-        """Select by integer index along named dimensions (the dimensions are dropped)."""
-        for name in indices:
-            if name not in self.dims:
-                raise KeyError(f"isel: {name!r} is not a dimension; dimensions: {list(self.dims)}")
-        index = tuple(int(indices[d]) if d in indices else slice(None) for d in self.dims)
-        for d, i in zip(self.dims, index, strict=True):
-            if isinstance(i, int) and not -len(self.coords_along(d)) <= i < len(self.coords_along(d)):
-                raise IndexError(f"isel: index {i} out of range for {d!r} (length {len(self.coords_along(d))})")
-        keep = tuple(d for d in self.dims if d not in indices)
-        data = {k: np.asarray(v[index]) for k, v in self.data.items()}
-        coords = {}
-        selection = dict(self.attrs.get("selection", {}))
-        for name, c in self.coords.items():
-            if name in self.dims:
-                if name in indices:
-                    selection[name] = _jsonable(c[indices[name]])
-                else:
-                    coords[name] = c
-            elif len(self.dims) == 1 and self.dims[0] in indices:
-                selection[name] = _jsonable(c[indices[self.dims[0]]])
-            else:
-                coords[name] = c
-        attrs = dict(self.attrs)
-        attrs["selection"] = selection
-        return SweepResult(dims=keep, coords=coords, data=data, attrs=attrs)
-
-    def coords_along(self, dim: str) -> np.ndarray:
-        if dim in self.coords:
-            return self.coords[dim]
-        return np.arange(self.shape[self.dims.index(dim)])
-
-    def sel(self, **values) -> SweepResult:
-        """Select the grid point(s) *nearest* to the given coordinate values.
-
-        ``res.sel(J=1.2)`` drops the ``J`` dimension (nearest ``J`` on the grid);
-        ``res.sel(J=1.2, n_holes=8)["energy"]`` is a 0-d array.  The coordinate values
-        actually selected are in ``attrs["selection"]``.  In a zip sweep, giving
-        parameters selects the point nearest to all of them (each coordinate scaled by its
-        range).
-        """
-        unknown = [n for n in values if n not in self.coords and n not in self.dims]
-        if unknown:
-            raise KeyError(f"sel: unknown coordinate(s) {unknown}; coordinates: {list(self.coords)}")
-        idx = {}
-        aux = {n: v for n, v in values.items() if n not in self.dims}
+    unknown = [n for n in values if n not in ds.coords]
+    if unknown:
+        raise KeyError(f"nearest: unknown coordinate(s) {unknown}; coordinates: {list(ds.coords)}")
+    if tuple(ds.dims) and POINT_DIM in ds.dims and all(n not in ds.dims for n in values):
+        dist = np.zeros(ds.sizes[POINT_DIM])
         for name, v in values.items():
-            if name in self.dims:
-                c = np.asarray(self.coords_along(name), dtype=float)
-                idx[name] = int(np.argmin(np.abs(c - float(v))))
-        if aux:
-            if len(self.dims) != 1:
-                raise KeyError(f"sel: {list(aux)} are not dimensions; dimensions: {list(self.dims)}")
-            d = self.dims[0]
-            dist = np.zeros(self.shape[0])
-            for name, v in aux.items():
-                c = np.asarray(self.coords[name], dtype=float)
-                span = float(np.ptp(c)) or 1.0
-                dist += ((c - float(v)) / span) ** 2
-            idx[d] = int(np.argmin(dist))
-        return self.isel(**idx)
+            c = np.asarray(ds[name], dtype=float)
+            span = float(np.ptp(c)) or 1.0
+            dist += ((c - float(v)) / span) ** 2
+        out = ds.isel({POINT_DIM: int(np.argmin(dist))})
+    else:
+        out = ds.sel(values, method="nearest")
+    out.attrs = dict(ds.attrs)
+    sel = dict(ds.attrs.get("selection", {}))
+    sel.update({n: _jsonable(out[n].values) for n in values})
+    out.attrs["selection"] = sel
+    return out
 
-    # ------------------------------------------------------------ io
-    def save(self, path) -> Path:
-        """Write to one ``.npz`` file: ``data/<field>``, ``coords/<name>`` and ``__meta__``.
 
-        ``__meta__`` is a JSON string with ``format`` (``FILE_FORMAT``), ``dims``, the
-        order of ``coords`` and ``data`` and ``attrs``.  Read back with :meth:`load`.
-        """
-        path = Path(path)
-        meta = {
-            "format": FILE_FORMAT,
-            "dims": list(self.dims),
-            "coords": list(self.coords),
-            "data": list(self.data),
-            "attrs": _jsonable(self.attrs),
-        }
-        arrays = {f"coords/{k}": np.asarray(v) for k, v in self.coords.items()}
-        arrays.update({f"data/{k}": np.asarray(v) for k, v in self.data.items()})
-        with open(path, "wb") as fh:
-            np.savez(fh, __meta__=np.asarray(json.dumps(meta)), **arrays)
-        return path
+#: attrs whose values netCDF cannot hold (dicts, lists, None, bool) are stored as JSON strings under these names
+_JSON_ATTRS = "jaxnickel_json_attrs"
 
-    @classmethod
-    def load(cls, path) -> SweepResult:
-        """Read a file written by :meth:`save`."""
-        with np.load(path, allow_pickle=False) as f:
-            if "__meta__" not in f:
-                raise ValueError(f"{path}: not a jaxnickel sweep file (no __meta__ entry)")
-            meta = json.loads(str(f["__meta__"]))
-            if meta.get("format") != FILE_FORMAT:
-                raise ValueError(f"{path}: unsupported format {meta.get('format')!r}, expected {FILE_FORMAT!r}")
-            coords = {k: np.asarray(f[f"coords/{k}"]) for k in meta["coords"]}
-            data = {k: np.asarray(f[f"data/{k}"]) for k in meta["data"]}
-        return cls(dims=tuple(meta["dims"]), coords=coords, data=data, attrs=meta["attrs"])
 
-    def __repr__(self) -> str:
-        dims = ", ".join(f"{d}: {n}" for d, n in zip(self.dims, self.shape, strict=True))
-        nc = self.not_converged
-        conv = "" if nc is None else f", not converged: {nc}/{int(np.prod(self.shape))}"
-        return f"SweepResult(({dims}), fields={list(self.data)}{conv})"
+def _encode_attrs(attrs: dict) -> dict:
+    out, as_json = {}, []
+    for k, v in attrs.items():
+        v = _jsonable(v)
+        if isinstance(v, str) or (isinstance(v, int | float) and not isinstance(v, bool)):
+            out[k] = v
+        else:
+            out[k] = json.dumps(v)
+            as_json.append(k)
+    out[_JSON_ATTRS] = json.dumps(as_json)
+    return out
+
+
+def _decode_attrs(attrs: dict) -> dict:
+    attrs = dict(attrs)
+    names = json.loads(attrs.pop(_JSON_ATTRS, "[]"))
+    for k in names:
+        if k in attrs:
+            attrs[k] = json.loads(attrs[k])
+    for k, v in attrs.items():
+        if isinstance(v, np.generic):
+            attrs[k] = v.item()
+    return attrs
+
+
+def save(ds, path) -> Path:
+    """Write a sweep Dataset to netCDF (h5netcdf engine; provenance attrs kept; atomic rename).
+
+    Nested attrs (fixed parameters, timing, failures, ...) are stored as JSON strings and
+    restored by :func:`load`; ``format`` is ``FILE_FORMAT``.  Any netCDF reader opens the
+    file (``xarray.open_dataset(path)``); :func:`load` also decodes the attrs.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in (".nc", ".h5", ".nc4"):
+        raise ValueError(f"{path}: a sweep is saved as netCDF: the file name must end in .nc")
+    out = ds.copy()
+    out.attrs = _encode_attrs({**ds.attrs, "format": FILE_FORMAT})
+    for v in out.variables.values():
+        v.attrs = _encode_attrs(v.attrs) if v.attrs else {}
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        out.to_netcdf(tmp, engine="h5netcdf")
+        tmp.replace(path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def load(path):
+    """Read a sweep saved by :func:`save` (netCDF) or by earlier releases (``.npz``, format 1) as a Dataset."""
+    import xarray as xr
+
+    path = Path(path)
+    with open(path, "rb") as f:
+        magic = f.read(8)
+    if magic.startswith(b"PK"):  # an .npz archive of jaxnickel <= 0.1 (SweepResult.save)
+        return _load_npz(path)
+    if not (magic.startswith(b"\x89HDF") or magic.startswith(b"CDF")):
+        raise ValueError(f"{path}: not a jaxnickel sweep file (neither netCDF nor .npz)")
+    with xr.open_dataset(path, engine="h5netcdf") as f:
+        ds = f.load()
+    ds.attrs = _decode_attrs(ds.attrs)
+    for v in ds.variables.values():
+        v.attrs = _decode_attrs(v.attrs) if v.attrs else {}
+    if ds.attrs.get("format") not in (FILE_FORMAT, LEGACY_FORMAT):
+        raise ValueError(f"{path}: unsupported format {ds.attrs.get('format')!r}, expected {FILE_FORMAT!r}")
+    if "converged" in ds:
+        ds["converged"] = ds["converged"].astype(bool)
+    return ds
+
+
+def _load_npz(path):
+    with np.load(path, allow_pickle=False) as f:
+        if "__meta__" not in f:
+            raise ValueError(f"{path}: not a jaxnickel sweep file (no __meta__ entry)")
+        meta = json.loads(str(f["__meta__"]))
+        if meta.get("format") != LEGACY_FORMAT:
+            raise ValueError(f"{path}: unsupported format {meta.get('format')!r}, expected {LEGACY_FORMAT!r}")
+        coords = {k: np.asarray(f[f"coords/{k}"]) for k in meta["coords"]}
+        data = {k: np.asarray(f[f"data/{k}"]) for k in meta["data"]}
+    attrs = dict(meta["attrs"])
+    attrs["format"] = LEGACY_FORMAT
+    return _dataset(tuple(meta["dims"]), coords, data, attrs)
 
 
 # ====================================================================== inputs
@@ -466,6 +491,8 @@ def _select(named: dict, fields) -> dict:
             out[n] = named[n]
     if "converged" in named and "converged" not in out:
         out["converged"] = named["converged"]  # convergence is reported, never hidden
+    if "result" in named and "result" not in out:
+        out["result"] = named["result"]
     return out
 
 
@@ -584,6 +611,13 @@ def _build_program(fn, plan: _Plan, counter: list, order: list):
     return jitted, batch_sh, repl_sh
 
 
+def _is_cached(fn, plan: _Plan) -> bool:
+    try:
+        return (fn, plan) in _CACHE
+    except TypeError:
+        return False
+
+
 def _get_program(fn, plan: _Plan, batched_spec, fixed_spec):
     """Cached ahead-of-time compiled executable; returns ``(compiled, shardings, info)``."""
     key = None
@@ -617,21 +651,11 @@ def _get_program(fn, plan: _Plan, batched_spec, fixed_spec):
 # ====================================================================== sweep
 
 
-def _print_progress(info: SweepProgress, label: str) -> None:
-    nc = "" if info.not_converged is None else f", not converged {info.not_converged}"
-    print(
-        f"[{label}] chunk {info.chunk}/{info.n_chunks}: {info.points_done}/{info.n_points} points, "
-        f"{info.elapsed_s:.1f} s elapsed, ~{info.eta_s:.1f} s left{nc}",
-        file=sys.stderr,
-        flush=True,
-    )
-
-
 def _package_info() -> dict:
-    from . import __version__
-    from .mixd.solution import _git_revision
+    from .provenance import provenance
 
-    return {"jaxnickel_version": __version__, "git_revision": _git_revision()}
+    p = provenance()
+    return {"jaxnickel_version": p["jaxnickel_version"], "git_revision": p["git_revision"], "date": p["date"]}
 
 
 def _accepts_init(fn) -> bool:
@@ -657,13 +681,13 @@ def sweep(
     batching: str = "vmap",
     attrs: Mapping | None = None,
     warn: bool = True,
-) -> SweepResult:
+) -> xr.Dataset:
     """Evaluate ``fn(**point, **fixed)`` over ``grid`` as one compiled, chunked program.
 
     See the module docstring for every option.  ``fn`` must be a pure JAX function of
     traced scalars returning a pytree of arrays; with ``warm_start`` it must also take
     ``init`` (``None`` at the first point of each line, the previous point's full output
-    after that).  Returns a :class:`SweepResult`; warns with
+    after that).  Returns an :class:`xarray.Dataset`; warns with
     :class:`SweepConvergenceWarning` when a ``converged`` field has failures (``warn``).
     """
     t_start = time.perf_counter()
@@ -764,10 +788,20 @@ def sweep(
     )
     batched_spec = {n: jax.ShapeDtypeStruct((chunk, *a.shape[1:]), a.dtype) for n, a in batched_np.items()}
     fixed_spec = {n: jax.ShapeDtypeStruct((), a.dtype) for n, a in fixed_np.items()}
+    if progress is True and not _is_cached(fn, plan):
+        print(
+            f"jaxnickel: compiling the sweep program of {getattr(fn, '__name__', 'fn')} "
+            f"({chunk} points per chunk, {n_chunks} chunk(s)) ...",
+            file=sys.stderr,
+            flush=True,
+        )
     compiled, batch_sh, repl_sh, cinfo = _get_program(fn, plan, batched_spec, fixed_spec)
 
     fixed_dev = jax.device_put(fixed_np, repl_sh)
     label = getattr(fn, "__name__", "sweep")
+    from .progress import bar
+
+    pbar = bar(n_points, f"sweep {label}", enabled=progress is True, unit="point")
     chunks_out: list[dict] = []
     not_conv = 0
     out_devices = None
@@ -797,7 +831,9 @@ def sweep(
                 not_converged=not_conv if "converged" in host else None,
             )
             if progress is True:
-                _print_progress(info, label)
+                pbar.update(info.points_done - pbar.n)
+                if info.not_converged is not None:
+                    pbar.set_postfix_str(f"not converged {info.not_converged}", refresh=False)
             else:
                 progress(info)
 
@@ -810,6 +846,7 @@ def sweep(
             collect(*pending)
         pending = (i, out)
     collect(*pending)
+    pbar.close()
     run_s = time.perf_counter() - t_run
 
     # assemble: drop padding, restore the grid shape (and the warm-start axis position)
@@ -867,14 +904,18 @@ def sweep(
         "not_converged": n_bad,
     }
     meta.update(_jsonable(dict(attrs or {})))
-    res = SweepResult(dims=dims, coords=coords, data=data, attrs=meta)
+    if "result" in data:
+        from .results import summary_counts
+
+        meta["results"] = summary_counts(data["result"])
+    res = _dataset(dims, coords, data, meta)
     if n_bad:
-        res.attrs["failures"] = res.failures()[:50]
+        res.attrs["failures"] = failures(res)[:50]
         if warn:
             shown = res.attrs["failures"][:5]
             warnings.warn(
                 f"{n_bad} of {n_points} sweep points did not converge (first: {shown}); "
-                "see SweepResult.failures() / attrs['failures']",
+                "see jaxnickel.sweep.failures(ds) / ds.attrs['failures']",
                 SweepConvergenceWarning,
                 stacklevel=2,
             )
@@ -952,7 +993,7 @@ def mixd_sweep(
     fields: Sequence[str] | None = None,
     dims: Sequence[str] | None = None,
     **sweep_kw,
-) -> SweepResult:
+) -> xr.Dataset:
     """MixD+V mean-field ground state (paper 000) over a grid of couplings.
 
     Each of ``t, J, V, epsilon, n_holes`` is a scalar (fixed) or a 1-D array (scanned; a
@@ -1014,8 +1055,11 @@ TRIPLON_FIELDS = (
     "lambda_s",
     "lambda_d",
     "converged",
+    "result",
     "iterations",
     "residual",
+    "time_reversal_broken",
+    "stable",
     "mu",
     "V",
     "coefficients",
@@ -1059,8 +1103,11 @@ def _triplon_fn(grid: int, method: str, channel: str, tol: float, max_steps, cut
             "lambda_s": s.lambda_s,
             "lambda_d": s.lambda_d,
             "converged": s.converged,
+            "result": s.result,
             "iterations": s.iterations,
             "residual": s.residual,
+            "time_reversal_broken": s.time_reversal_broken,
+            "stable": s.stable,
             "mu": bp.mu,
             "V": V,
             "coefficients": s.coefficients,
@@ -1086,7 +1133,7 @@ def triplon_sweep(
     dims: Sequence[str] | None = None,
     batching: str = "map",
     **values,
-) -> SweepResult:
+) -> xr.Dataset:
     """Two-band s+- state of the triplon model (paper 001) over a parameter grid.
 
     ``grid``: k-points per direction.  Parameters (``values``), each a scalar (fixed) or a

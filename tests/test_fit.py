@@ -1,5 +1,9 @@
 """Differentiating through the solvers, and fitting the triplon model to gap data."""
 
+import json
+import math
+import time
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -7,8 +11,9 @@ import numpy as np
 import pytest
 
 import jaxnickel as jn
+from jaxnickel import RESULTS, SolveError
 from jaxnickel.data import synthetic_gap_data
-from jaxnickel.fit import DegenerateFitWarning, fit_gaps
+from jaxnickel.fit import CoarseGridWarning, DegenerateFitWarning, fit_gaps
 from jaxnickel.mixd import MixDParams
 from jaxnickel.mixd import solve_jax as mixd_solve
 from jaxnickel.triplon import BandParams, make_params, solve
@@ -104,16 +109,22 @@ def synthetic():
     return data
 
 
-def test_parameter_recovery(synthetic):
+@pytest.fixture(scope="module")
+def recovered(synthetic):
+    with pytest.warns(CoarseGridWarning, match="grid 32 is coarser than the converged 256"):
+        return fit_gaps(
+            synthetic,
+            ["lambda", "kappa_a"],
+            fixed={"kappa_b": 0.6},
+            start={"lambda": 0.325, "kappa_a": 0.42},
+            grid=32,
+            starts=1,
+        )
+
+
+def test_parameter_recovery(synthetic, recovered):
     """Synthetic angle-resolved data, start 30% away: recovered within 2 sigma."""
-    r = fit_gaps(
-        synthetic,
-        ["lambda", "kappa_a"],
-        fixed={"kappa_b": 0.6},
-        start={"lambda": 0.325, "kappa_a": 0.42},
-        grid=32,
-        starts=1,
-    )
+    r = recovered
     assert r.converged and not r.degenerate
     assert r.dof == synthetic.n - 2 and r.n_data == synthetic.n
     for name, true in (("lambda", 0.25), ("kappa_a", 0.6)):
@@ -121,6 +132,67 @@ def test_parameter_recovery(synthetic):
     assert 0.2 < r.chi2 / r.dof < 3.0
     assert -1 <= r.correlation["lambda"]["kappa_a"] <= 1
     assert r.cutoff == "sharp" and r.cutoff_note is None  # lambda, kappa do not move the shell
+
+
+def test_fit_result_is_paper_ready(synthetic, recovered, tmp_path):
+    """Result code, raw and scaled uncertainties with the choice stated, covariance, provenance, grid note."""
+    r = recovered
+    assert (r.result, r.message, r.converged) == ("successful", "successful", True)
+    # the data's sigmas are given: the raw set is reported, the scaled one is sqrt(chi2/dof) times it
+    factor = math.sqrt(r.chi2 / r.dof)
+    for n in r.free:
+        assert r.uncertainties[n] == r.uncertainties_raw[n]
+        assert r.uncertainties_scaled[n] == pytest.approx(factor * r.uncertainties_raw[n], rel=1e-12)
+    assert r.uncertainty_scaling.startswith("raw") and f"{r.chi2 / r.dof:.3g}" in r.uncertainty_scaling
+    cov = np.asarray(r.covariance)
+    assert cov.shape == (2, 2) and np.sqrt(cov[0, 0]) == pytest.approx(r.uncertainties["lambda"], rel=1e-12)
+    assert "3.1 %" not in r.grid_note and "grid 32" in r.grid_note  # grid 32 < 64: "more than 25 %"
+    path = r.save(tmp_path / "fit.json")
+    d = json.loads(path.read_text())
+    for key in ("jaxnickel_version", "git_revision", "date", "input_file", "input_sha256"):
+        assert key in d["provenance"], key
+    assert d["result"] == "successful" and d["uncertainties_scaled"] and d["reduced_chi2"] > 0
+
+
+def test_provenance_names_the_input_file(tmp_path):
+    from jaxnickel.data import load_gap_data
+    from jaxnickel.provenance import sha256_file
+
+    src = tmp_path / "gaps.csv"
+    src.write_text("sheet,theta_deg,gap_meV,uncertainty_meV,temperature_K,source\nalpha,45,20.0,1.0,4.2,test\n")
+    data = load_gap_data(src)
+    assert data.path == str(src.resolve()) and data.sha256 == sha256_file(src)
+
+
+def test_tied_kappa_is_constrained_where_the_pair_is_not(synthetic):
+    """Only kappa_a kappa_b enters the s+- gaps: the tied kappa (= kappa_a = kappa_b) is well determined."""
+    r = fit_gaps(synthetic, ["lambda", "kappa"], start={"lambda": 0.3, "kappa": 0.5}, grid=32, starts=1)
+    assert r.converged and not r.degenerate and r.result == "successful"
+    assert abs(r.parameters["kappa"] - 0.6) < 2 * r.uncertainties["kappa"]
+    with pytest.raises(ValueError, match="kappa ties kappa_a = kappa_b"):
+        fit_gaps(synthetic, ["lambda", "kappa"], fixed={"kappa_a": 0.5}, grid=16)
+
+
+def test_dof_le_zero_refused_before_any_work(synthetic):
+    two = synthetic.subset([0, 1])
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match=r"dof = 0\).*fix some \(--fix NAME=VALUE"):
+        fit_gaps(two, ["lambda", "kappa_a"], grid=32)
+    with pytest.raises(ValueError, match=r"dof = -1"):
+        fit_gaps(two, ["lambda", "kappa_a", "n_c"], grid=32)
+    assert time.perf_counter() - t0 < 5.0  # refused up front, not after compiling a fit
+
+
+def test_fit_figure_has_residuals_and_ellipse(synthetic, recovered, tmp_path):
+    from jaxnickel.plotting import plot_fit
+
+    fig = plot_fit(recovered, synthetic, tmp_path / "fit.png")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(fig.axes) == 3 and titles[1].startswith("(b) residuals") and "confidence" in titles[2]
+    assert len(fig.axes[1].patches) == synthetic.n  # one residual bar per data row
+    assert fig.axes[2].get_xlabel() and fig.axes[2].get_ylabel()  # the ellipse panel names its pair
+    assert (tmp_path / "fit.png").stat().st_size > 10_000
+    assert fig._repr_png_()[:4] == b"\x89PNG"  # displays in Jupyter
 
 
 def test_sharp_shell_fit_with_omega_free_uses_the_smooth_cutoff_and_says_so(synthetic):
@@ -143,7 +215,10 @@ def test_degenerate_fit_is_reported(synthetic):
     with pytest.warns(DegenerateFitWarning, match="kappa_a"):
         r = fit_gaps(synthetic, ["lambda", "kappa_a", "kappa_b"], grid=32, starts=1)
     assert r.degenerate and "degenerate" in r.message
+    assert (r.result, r.converged) == ("degenerate", False) and r.message.startswith(RESULTS.degenerate.message)
     assert all(np.isnan(v) for v in r.uncertainties.values())
+    with pytest.raises(SolveError, match="gap fit: degenerate"):
+        fit_gaps(synthetic, ["lambda", "kappa_a", "kappa_b"], grid=32, starts=1, throw=True)
 
 
 def test_fit_input_errors(synthetic):

@@ -15,14 +15,19 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import xarray as xr
 
 import jaxnickel
 from jaxnickel import Ladder
 from jaxnickel.mixd import MixDParams, solve_jax
 from jaxnickel.sweep import (
     SweepConvergenceWarning,
-    SweepResult,
+    failures,
+    load,
     mixd_sweep,
+    nearest,
+    not_converged,
+    save,
     sweep,
     triplon_sweep,
 )
@@ -47,11 +52,12 @@ def chunked():
 
 
 def test_sweep_matches_loop_of_single_solves(cold):
-    assert cold.dims == ("J", "n_holes")
-    assert cold.shape == (4, 2)
+    assert isinstance(cold, xr.Dataset)
+    assert cold["energy"].dims == ("J", "n_holes") and dict(cold.sizes) == {"J": 4, "n_holes": 2}
     np.testing.assert_array_equal(cold.coords["J"], J)
     assert cold["energy"].shape == (4, 2)
-    assert cold.not_converged == 0 and cold.attrs["not_converged"] == 0
+    assert not_converged(cold) == 0 and cold.attrs["not_converged"] == 0
+    assert cold.attrs["results"] == {"successful": 8} and cold["result"].dtype == np.int32
     assert cold.attrs["fixed"] == {"t": 0.1, "V": 1.0, "epsilon": 0.0}
     assert cold.attrs["lattice"] == {"lattice": "ladder", "L": 16}
 
@@ -73,36 +79,61 @@ def test_chunked_with_padding_equals_one_chunk(cold, chunked):
     assert (a["chunk_size"], a["n_chunks"], a["n_points"], a["n_padded"]) == (3, 3, 8, 9)
     assert a["traces"] == 1  # one trace, one executable, three calls
     assert [p.chunk for p in seen] == [1, 2, 3] and seen[-1].points_done == 8 and seen[-1].not_converged == 0
-    for f in cold.fields:
+    for f in cold.data_vars:
         np.testing.assert_allclose(res[f], cold[f], rtol=1e-13, atol=1e-15, err_msg=f)
 
 
-def test_save_load_round_trip(cold, tmp_path):
-    path = cold.save(tmp_path / "scan.npz")
-    back = SweepResult.load(path)
-    assert back.dims == cold.dims and back.fields == cold.fields
-    for k in cold.coords:
-        np.testing.assert_array_equal(back.coords[k], cold.coords[k])
-    for f in cold.fields:
-        np.testing.assert_array_equal(back[f], cold[f])
-        assert back[f].dtype == cold[f].dtype
-    assert back.attrs["jaxnickel_version"] == jaxnickel.__version__
-    assert back.attrs["fixed"] == cold.attrs["fixed"] and back.attrs["lattice"] == cold.attrs["lattice"]
-    assert back.attrs["n_points"] == 8 and back.not_converged == 0
+def test_netcdf_round_trip_equal(cold, tmp_path):
+    path = save(cold, tmp_path / "scan.nc")
+    assert path.read_bytes()[:4] == b"\x89HDF"  # netCDF-4 (HDF5) through h5netcdf
+    back = load(path)
+    xr.testing.assert_identical(back.drop_attrs(), cold.drop_attrs())
+    for f in cold.data_vars:
+        assert back[f].dtype == cold[f].dtype, f
+    for key in ("jaxnickel_version", "git_revision", "date", "fixed", "lattice", "n_points", "timing", "results"):
+        assert back.attrs[key] == cold.attrs[key], key
+    assert back.attrs["format"] == "jaxnickel-sweep/2" and back.attrs["jaxnickel_version"] == jaxnickel.__version__
+    # any netCDF reader opens it (plain xarray: the nested attrs are JSON strings)
+    with xr.open_dataset(path, engine="h5netcdf") as plain:
+        assert json.loads(plain.attrs["fixed"]) == cold.attrs["fixed"]
     # nearest-point selection, on the loaded copy
-    s = back.sel(J=0.86, n_holes=6.2)
-    assert s.dims == () and s.attrs["selection"] == {"J": 0.85, "n_holes": 6.0}
-    assert float(s["energy"]) == cold["energy"][1, 1]
-    assert back.sel(n_holes=4).dims == ("J",)
+    s = nearest(back, J=0.86, n_holes=6.2)
+    assert s["energy"].dims == () and s.attrs["selection"] == {"J": 0.85, "n_holes": 6.0}
+    assert float(s["energy"]) == float(cold["energy"][1, 1])
+    assert back["energy"].sel(n_holes=4, method="nearest").dims == ("J",)
+
+
+def test_legacy_npz_sweep_still_loads(cold, tmp_path):
+    """Sweeps saved by jaxnickel <= 0.1 (SweepResult.save: one .npz, format jaxnickel-sweep/1)."""
+    meta = {
+        "format": "jaxnickel-sweep/1",
+        "dims": ["J", "n_holes"],
+        "coords": ["J", "n_holes"],
+        "data": ["energy", "converged"],
+        "attrs": {"fixed": {"t": 0.1}, "n_points": 8},
+    }
+    arrays = {"coords/J": J, "coords/n_holes": NH}
+    arrays["data/energy"] = np.asarray(cold["energy"])
+    arrays["data/converged"] = np.asarray(cold["converged"])
+    path = tmp_path / "old.npz"
+    np.savez(path, __meta__=np.asarray(json.dumps(meta)), **arrays)
+    back = load(path)
+    np.testing.assert_array_equal(back["energy"], cold["energy"])
+    assert back["energy"].dims == ("J", "n_holes") and back.attrs["fixed"] == {"t": 0.1}
+    assert not_converged(back) == 0
+    bad = tmp_path / "bad.nc"
+    bad.write_bytes(b"not a sweep")
+    with pytest.raises(ValueError, match="not a jaxnickel sweep"):
+        load(bad)
 
 
 def test_warm_start_agrees_with_cold(cold):
     # no cold fallback here (it is tested on a cheap function below): every point is warm
     kw = dict(fields=FIELDS, warm_start="J", warm_fallback=False, chunk_size=1)
     warm = mixd_sweep(LAT, t=0.1, V=1.0, J=J, n_holes=NH, **kw)
-    assert warm.dims == ("J", "n_holes") and warm.attrs["warm_start"] == "J"
+    assert warm["energy"].dims == ("J", "n_holes") and warm.attrs["warm_start"] == "J"
     assert warm.attrs["n_chunks"] == 2 and warm.attrs["traces"] == 2  # cold first point + scan body
-    assert warm.not_converged == 0
+    assert not_converged(warm) == 0
     for f in ("energy", "N_sc", "N_cc", "mu", "beta", "order_bcs"):
         np.testing.assert_allclose(warm[f], cold[f], rtol=1e-9, atol=1e-11, err_msg=f)
     # the first J is a cold start; the others start from their neighbour and need fewer steps
@@ -123,7 +154,7 @@ def test_generic_sweep_traces_once_and_reuses_program():
     assert len(calls) == 1 and res.attrs["traces"] == 1 and res.attrs["n_chunks"] == 4
     np.testing.assert_allclose(res["s"], np.sin(x)[:, None] * y[None, :] + 0.5, rtol=1e-15)
     assert res["v"].shape == (7, 2, 2) and res["v"][3, 1, 1] == 2.0
-    assert res.not_converged == 2 and {tuple(d.values()) for d in res.failures()} == {(1.0, 1.0), (1.0, 2.0)}
+    assert not_converged(res) == 2 and {tuple(d.values()) for d in failures(res)} == {(1.0, 1.0), (1.0, 2.0)}
     # same fn and structure: the compiled program is reused (no new trace), new fixed value
     with pytest.warns(SweepConvergenceWarning):
         res2 = sweep(f, {"x": x, "y": y}, fixed={"a": -1.0}, chunk_size=4)
@@ -131,7 +162,7 @@ def test_generic_sweep_traces_once_and_reuses_program():
     np.testing.assert_allclose(res2["s"], res["s"] - 1.5, rtol=1e-14)
     # fields select (and prune) outputs; converged is always kept
     res3 = sweep(f, {"x": x, "y": y}, fixed={"a": 0.0}, fields=["s"], warn=False, batching="map")
-    assert res3.fields == ("s", "converged")
+    assert tuple(res3.data_vars) == ("s", "converged")
 
 
 @pytest.mark.parametrize("fallback", [True, False])
@@ -149,13 +180,13 @@ def test_warm_start_fallback_and_failure_isolation(fallback):
         res = sweep(f, {"x": x, "y": y}, warm_start="x", warm_fallback=fallback, chunk_size=1)
     if fallback:
         np.testing.assert_allclose(res["v"], np.outer([0.0, 1.5, 3.0, 3.0, 4.0], y))
-        assert res.not_converged == 0 and res.attrs["warm_start_failed"] == 4
+        assert not_converged(res) == 0 and res.attrs["warm_start_failed"] == 4
         np.testing.assert_array_equal(res["warm_start_failed"][:, 0], [False, False, False, True, True])
         assert not [w for w in caught if issubclass(w.category, SweepConvergenceWarning)]
     else:
         # the failed point x = 3 is not the start of x = 4: that one starts from x = 2 again
         np.testing.assert_allclose(res["v"], np.outer([0.0, 1.5, 3.0, 4.5, 4.5], y))
-        assert res.not_converged == 4 and "warm_start_failed" not in res
+        assert not_converged(res) == 4 and "warm_start_failed" not in res
         assert [w for w in caught if issubclass(w.category, SweepConvergenceWarning)]
 
 
@@ -164,9 +195,10 @@ def test_zip_mode_and_selection():
         return {"p": x * y}
 
     res = sweep(f, {"x": [1.0, 2.0, 3.0], "y": [10.0, 20.0, 30.0]}, mode="zip")
-    assert res.dims == ("point",) and res.shape == (3,)
+    assert res["p"].dims == ("point",) and res["p"].shape == (3,)
     np.testing.assert_allclose(res["p"], [10.0, 40.0, 90.0])
-    s = res.sel(x=2.1, y=19.0)
+    np.testing.assert_allclose(res["x"], [1.0, 2.0, 3.0])  # parameters are coordinates along "point"
+    s = nearest(res, x=2.1, y=19.0)
     assert float(s["p"]) == 40.0 and s.attrs["selection"] == {"x": 2.0, "y": 20.0}
     assert float(res.isel(point=2)["p"]) == 90.0
 
@@ -210,8 +242,12 @@ def test_triplon_sweep_small():
     from jaxnickel.triplon import make_params
 
     lam = np.array([0.3, 0.5])
-    res = triplon_sweep(64, lam=lam, channel="s", fields=("free_energy", "gap_ratio", "V", "mu"))
-    assert res.dims == ("lam",) and res.not_converged == 0
+    fields = ("free_energy", "gap_ratio", "V", "mu", "theta", "delta_alpha_fs", "time_reversal_broken", "stable")
+    res = triplon_sweep(64, lam=lam, channel="s", fields=fields)
+    assert res["free_energy"].dims == ("lam",) and not_converged(res) == 0
+    assert res.attrs["results"] == {"successful": 2}
+    assert res["delta_alpha_fs"].dims == ("lam", "theta") and res["theta"].dims == ("theta",)
+    assert not np.any(res["time_reversal_broken"]) and np.all(res["stable"])
     for i, lv in enumerate(lam):
         p = make_params(lam=float(lv), grid=64)
         np.testing.assert_allclose(res["V"][i], float(p.V), rtol=1e-12)
@@ -246,7 +282,7 @@ _SHARD_SCRIPT = textwrap.dedent(
         "sharded": a.attrs["sharding"], "chunk_size": a.attrs["chunk_size"], "n_chunks": a.attrs["n_chunks"],
         "unsharded": b.attrs["sharding"],
         "max_diff": max(float(np.max(np.abs(a[f] - b[f]))) for f in F),
-        "not_converged": [a.not_converged, b.not_converged],
+        "not_converged": [a.attrs["not_converged"], b.attrs["not_converged"]],
         "cheap_devices": [c.attrs["sharding"]["output_devices"] for c in cheap],
         "cheap_diff": max(float(np.max(np.abs(c["s"] - ref))) for c in cheap),
     }))
@@ -273,4 +309,4 @@ def test_sharded_equals_unsharded_in_subprocess():
 def test_result_warns_nothing_when_converged(cold):
     with warnings.catch_warnings():
         warnings.simplefilter("error", SweepConvergenceWarning)
-        assert cold.not_converged == 0 and cold.failures() == []
+        assert not_converged(cold) == 0 and failures(cold) == []

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..lattice import high_symmetry_points, lattice_from_dict, pair_basis
+from ..results import RESULTS, classify, describe
 from .energy import bogoliubov, energy_b9, hole_number, lagrangian_b9, mean_fields, moments
 from .params import MixDParams
 
@@ -46,6 +47,7 @@ SCALAR_FIELDS = (
     "delta_at_kmin",
     "delta_at_kmin_continuum",
     "converged",
+    "result",
     "iterations",
     "residual",
     "stationarity",
@@ -71,7 +73,8 @@ class MixDSolution(eqx.Module):
       ``binding_energy_continuum`` over continuous k; ``delta_at_kmin`` is
       ``Delta`` at ``k* = argmin E_k`` (Fig. 5); ``k_min`` is k*.
     * ``delta_high_symmetry``: Delta at ``(0, pi)`` in 1D, at ``(G, X, M)`` in 2D.
-    * ``converged`` / ``iterations`` / ``residual`` of the method used;
+    * ``converged`` / ``iterations`` / ``residual`` of the method used; ``result``:
+      its code in :class:`jaxnickel.RESULTS` (``converged == (result == 0)``);
       ``stationarity``: max-norm of the autodiff gradient of the Lagrangian
       (B9) (``beta`` component divided by sqrt(N)), the same measure for both
       solvers; ``hole_number_error = |2 sum v^2 + 2 beta^2 - N_h|``.
@@ -106,6 +109,7 @@ class MixDSolution(eqx.Module):
     k_min_continuum: jax.Array
     delta_high_symmetry: jax.Array
     converged: jax.Array
+    result: jax.Array
     iterations: jax.Array
     residual: jax.Array
     stationarity: jax.Array
@@ -143,7 +147,57 @@ class MixDSolution(eqx.Module):
         out["lattice"] = self.lattice.to_dict()
         out["n_sites"] = self.n_sites
         out["doping"] = float(self.params.n_holes) / self.n_sites
+        out["result"] = RESULTS(out["result"]).name
+        out["message"] = describe(self.result)
         return out
+
+    def to_xarray(self):
+        """The solution as an :class:`xarray.Dataset` with momentum coordinates.
+
+        k-resolved fields (``theta, delta, xi, E, u, v``) on dims ``("k",)`` (ladder) or
+        ``("kx", "ky")`` (square; ``k = 2 pi n / L``); the scalars of
+        :data:`SCALAR_FIELDS` as 0-d variables; ``delta_high_symmetry`` along
+        ``high_symmetry_point``; attrs: parameters (``params.t``, ...), lattice, method
+        and provenance (version, git revision, date), all netCDF-safe
+        (``ds.to_netcdf(path)`` works as it is).
+        """
+        import xarray as xr
+
+        from ..provenance import flat_attrs, provenance
+
+        if np.ndim(self.energy) != 0:
+            raise ValueError(
+                "to_xarray() converts one solution; a batched (vmapped) one is a sweep: use jaxnickel.sweep"
+            )
+        lat = self.lattice
+        if lat.dim == 1:
+            kdims = ("k",)
+            coords = {"k": 2.0 * np.pi * np.arange(lat.L) / lat.L}
+        else:
+            kdims = ("kx", "ky")
+            coords = {"kx": 2.0 * np.pi * np.arange(lat.Lx) / lat.Lx, "ky": 2.0 * np.pi * np.arange(lat.Ly) / lat.Ly}
+        coords["high_symmetry_point"] = list(self.high_symmetry_labels)
+        data = {name: (kdims, self.grid(name)) for name in ("theta", "delta", "xi", "E", "u", "v")}
+        for name in SCALAR_FIELDS:
+            data[name] = ((), np.asarray(getattr(self, name)))
+        data["delta_high_symmetry"] = (("high_symmetry_point",), np.asarray(self.delta_high_symmetry))
+        data["moments"] = (("moment",), np.asarray(self.moments))
+        data["k_min"] = (("axis",), np.asarray(self.k_min))
+        data["k_min_continuum"] = (("axis",), np.asarray(self.k_min_continuum))
+        ds = xr.Dataset(data, coords=coords)
+        for name in ("theta", *kdims):
+            ds[name].attrs["units"] = "rad"
+        ds["result"].attrs["meaning"] = RESULTS(int(self.result)).name
+        ds.attrs = flat_attrs(
+            {
+                "model": "MixD+V two-channel mean field (paper 000)",
+                "method": self.method,
+                "params": self.params.to_dict(),
+                "lattice": lat.to_dict(),
+                **{k: v for k, v in provenance().items() if not k.startswith("input")},
+            }
+        )
+        return ds
 
     def save(self, path) -> Path:
         """Write all fields to a ``.npz`` file (format ``FILE_FORMAT``, see :func:`load_solution`)."""
@@ -157,8 +211,14 @@ class MixDSolution(eqx.Module):
             "git_revision": _git_revision(),
         }
         arrays = {name: np.asarray(getattr(self, name)) for name in SCALAR_FIELDS + _ARRAYS}
-        with open(path, "wb") as fh:
-            np.savez(fh, __meta__=np.asarray(json.dumps(meta)), **arrays)
+        tmp = path.with_name(path.name + ".tmp")
+        try:  # written beside the target and renamed into place: a failed write never destroys the old file
+            with open(tmp, "wb") as fh:
+                np.savez(fh, __meta__=np.asarray(json.dumps(meta)), **arrays)
+            tmp.replace(path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
         return path
 
 
@@ -175,7 +235,14 @@ def load_solution(path) -> MixDSolution:
         meta = json.loads(str(data["__meta__"]))
         if meta.get("format") != FILE_FORMAT:
             raise ValueError(f"{path}: unsupported format {meta.get('format')!r}, expected {FILE_FORMAT!r}")
-        fields = {name: jnp.asarray(data[name]) for name in SCALAR_FIELDS + _ARRAYS}
+        names = [n for n in SCALAR_FIELDS + _ARRAYS if n != "result"]
+        fields = {name: jnp.asarray(data[name]) for name in names}
+        # files written before result codes existed: successful iff converged
+        fields["result"] = (
+            jnp.asarray(data["result"])
+            if "result" in data
+            else jnp.asarray(0 if bool(data["converged"]) else int(RESULTS.max_steps_reached), dtype=jnp.int32)
+        )
     return MixDSolution(
         params=MixDParams.from_dict(meta["params"]),
         lattice=lattice_from_dict(meta["lattice"]),
@@ -244,12 +311,17 @@ def _continuum_min(b, mu, m, params, lattice):
     return kmin, jnp.sqrt(x[0] ** 2 + dd[0] ** 2), dd[0], kf, xi, d
 
 
-def build_solution(theta, beta, mu, params: MixDParams, lattice, *, method, converged, iterations, residual):
+def build_solution(
+    theta, beta, mu, params: MixDParams, lattice, *, method, converged, iterations, residual, result=None
+):
     """Assemble a :class:`MixDSolution` from the variational state ``(theta, beta, mu)``.
 
     The sign convention ``beta >= 0`` is imposed (the functional is invariant
-    under ``(theta, beta) -> (-theta, -beta)``).
+    under ``(theta, beta) -> (-theta, -beta)``).  ``result``: the code in
+    :class:`~jaxnickel.RESULTS` (default: from ``converged`` and ``residual``).
     """
+    if result is None:
+        result = classify(converged, residual)
     n = lattice.n_sites
     sgn = jnp.where(beta < 0, -1.0, 1.0)
     theta = sgn * theta
@@ -309,6 +381,7 @@ def build_solution(theta, beta, mu, params: MixDParams, lattice, *, method, conv
         k_min_continuum=kmin_c,
         delta_high_symmetry=delta_hs,
         converged=jnp.asarray(converged),
+        result=jnp.asarray(result, dtype=jnp.int32),
         iterations=jnp.asarray(iterations),
         residual=jnp.asarray(residual),
         stationarity=stationarity,

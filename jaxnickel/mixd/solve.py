@@ -22,12 +22,12 @@ fields are re-evaluated on the new grid) or a mean-field vector
 
 from __future__ import annotations
 
-import warnings
-
 import equinox as eqx
 import jax.numpy as jnp
 
+from ..results import raise_or_warn
 from ..solvers import require_x64
+from ..solvers.dtype import require_float64_params
 from .energy import bogoliubov, mean_fields
 from .fixed_point import DEFAULT_SEED_FRACTIONS, _seed, solve_fixed_point
 from .gradient import solve_gradient
@@ -74,6 +74,7 @@ def solve_jax(
     (``adjoint="implicit"``) or backpropagate through the Newton steps
     (``"unrolled"``, a test reference); the gradient method is not differentiable.
     """
+    require_x64()  # at trace time: a float32 solve finds no condensate and would call itself converged
     x0 = _init_vector(init, lattice)
     n = lattice.n_sites
     if method == "fixed-point":
@@ -137,13 +138,16 @@ def solve(
     seeds=DEFAULT_SEED_FRACTIONS,
     max_steps: int | None = None,
     warn: bool = True,
+    throw: bool = False,
 ) -> MixDSolution:
     """Mean-field ground state of the MixD+V model on ``lattice`` at fixed ``N_h``.
 
     Raises ``ValueError`` (naming the parameter and its allowed range) on bad
     input and ``RuntimeError`` when JAX is not in float64 mode.  A solve that
-    does not meet its tolerance returns ``converged=False`` and warns
-    (:class:`ConvergenceWarning`).
+    does not meet its tolerance returns ``converged=False`` with its code in
+    ``result`` (:class:`jaxnickel.RESULTS`) and warns (:class:`ConvergenceWarning`;
+    ``warn=False`` silences it); ``throw=True`` raises :class:`jaxnickel.SolveError`
+    instead.
 
     ``tol``: residual tolerance of the fixed-point equations (the gradient
     solver uses ``max(100 tol, 1e-10)`` on the gradient norm); ``max_steps``:
@@ -156,6 +160,7 @@ def solve(
     if not isinstance(params, MixDParams):
         raise ValueError("params must be a jaxnickel.mixd.MixDParams")
     validate_params(params, lattice)
+    require_float64_params(params, "params (MixDParams)")
     if not (isinstance(tol, float | int) and 0.0 < tol < 1e-2):
         raise ValueError(f"tol must be a number in (0, 1e-2), got {tol!r}")
     if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
@@ -164,11 +169,12 @@ def solve(
     if not seeds or not all(0.0 < f < 1.0 for f in seeds):
         raise ValueError(f"seeds must be condensate fractions in (0, 1), got {seeds!r}")
     sol = _solve_jit(params, lattice, method, init=init, tol=float(tol), seeds=seeds, max_steps=max_steps)
-    if warn and not bool(sol.converged):
-        warnings.warn(
-            f"MixD {method} solve on {lattice.name} did not converge: residual "
-            f"{float(sol.residual):.3e} after {int(sol.iterations)} iterations",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
+    raise_or_warn(
+        sol.result,
+        f"MixD {method} solve on {lattice.name} did not converge",
+        f"residual {float(sol.residual):.3e} after {int(sol.iterations)} iterations",
+        throw=throw,
+        warn=warn,
+        category=ConvergenceWarning,
+    )
     return sol

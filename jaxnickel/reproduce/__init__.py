@@ -135,13 +135,14 @@ def _write_report(summary: dict, path: Path) -> None:
 # ------------------------------------------------------------------ entry point
 
 
-def run(out_dir="jaxnickel-output", quick: bool = False, progress=print, *, figures=None) -> dict:
+def run(out_dir="jaxnickel-output", quick: bool = False, progress=print, *, figures=None, bars: bool = False) -> dict:
     """Regenerate the papers' figures, ``summary.json`` and ``REPORT.md`` in ``out_dir``.
 
     ``quick`` uses coarser scans (41 instead of 161 J/V points); ``progress(msg)``
     is called before each figure (``None``: silent); ``figures`` optionally
     restricts the run to some figure names (e.g. ``["fig2", "fig6"]``; the
-    paper-level extras such as ``"crossover"`` can be named too).
+    paper-level extras such as ``"crossover"`` can be named too); ``bars``: a tqdm
+    bar on stderr, one step per figure with its seconds (:mod:`jaxnickel.progress`).
     Returns the summary dict (also written to ``summary.json``).  Needs float64
     (``jax.config.update("jax_enable_x64", True)``).
     """
@@ -167,24 +168,45 @@ def run(out_dir="jaxnickel-output", quick: bool = False, progress=print, *, figu
         "jax_backend": jax.default_backend(),
         "timings_s": {},
     }
+    from ..progress import bar
+
+    n_steps = sum(sum(1 for n in (*p.figures, *p.extras) if figures is None or n in figures) for p in PAPERS.values())
+    pbar = bar(n_steps, "reproduce", enabled=bars, unit="figure")
+    if bars:
+        say = progress
+
+        def progress(msg):
+            pbar.clear()
+            say(msg)
+            pbar.refresh()
+
+        ctx.progress = progress
+
+    def timed(key, name, fn):
+        pbar.set_description_str(f"reproduce {key}.{name}")
+        t0 = time.perf_counter()
+        out = fn(ctx)
+        dt = time.perf_counter() - t0
+        summary["timings_s"][f"{key}.{name}"] = dt
+        pbar.set_postfix_str(f"{key}.{name} {dt:.1f} s", refresh=False)
+        pbar.update(1)
+        return out
+
     for key, paper in PAPERS.items():
         res: dict = {"paper": paper.title, "common_params": dict(paper.common_params)}
         for name, fn in paper.figures.items():
             if figures is not None and name not in figures:
                 continue
             progress(f"[{key}] {name}: {(fn.__doc__ or '').strip().splitlines()[0]}")
-            t0 = time.perf_counter()
-            res[name] = fn(ctx)
-            summary["timings_s"][f"{key}.{name}"] = time.perf_counter() - t0
+            res[name] = timed(key, name, fn)
         for name, fn in paper.extras.items():
             # with a figure selection, only extras asked for or already computed by a figure
             if figures is not None and name not in figures and f"{key}.{name}" not in ctx.cache:
                 continue
-            t0 = time.perf_counter()
-            res[name] = fn(ctx)
-            summary["timings_s"][f"{key}.{name}"] = time.perf_counter() - t0
+            res[name] = timed(key, name, fn)
         if len(res) > 2:  # something of this paper was run
             summary[key] = res
+    pbar.close()
 
     log = ctx.cache.get("solve_log", {})
     data = [v for v in log.values() if v["role"] == "data"]

@@ -38,6 +38,7 @@ __all__ = [
     "multistart_least_squares",
     "perturbed_starts",
     "covariance_analysis",
+    "uncertainty_report",
 ]
 
 DOMAINS = ("positive", "nonnegative", "filling", "real")
@@ -130,18 +131,32 @@ def multistart_least_squares(
     rtol: float = 1e-10,
     atol: float = 1e-10,
     on_start: Callable | None = None,
+    progress: bool = False,
+    label: str = "fit",
 ) -> LeastSquaresRun:
     """Minimise ``sum r(z)^2`` from each start; keep the lowest finite chi^2.
 
     ``raw_residuals(z)`` must be pure JAX; non-finite residuals are replaced by 1e6 so
     that a trial step into a region where the model is undefined is rejected.
-    ``on_start(i, chi2, converged, steps)`` is called after each start (progress).
+    ``on_start(i, chi2, converged, steps)`` is called after each start;
+    ``progress=True``: a tqdm bar per start on stderr counting residual evaluations
+    (two per Levenberg-Marquardt step) with the current chi^2 (:mod:`jaxnickel.progress`).
     Raises ``RuntimeError`` when no start gives a finite chi^2.
     """
+    from ..progress import bar, callback_updater, compiling
+
+    current = {"update": None}
+
+    def report(chi2):
+        if current["update"] is not None:
+            current["update"](chi2)
 
     def guarded(z):
         r = raw_residuals(z)
-        return jnp.where(jnp.isfinite(r), r, 1e6)
+        r = jnp.where(jnp.isfinite(r), r, 1e6)
+        if progress:
+            jax.debug.callback(report, jnp.sum(r**2))
+        return r
 
     vec = _forward_jacobian(guarded)
     solver = optx.LevenbergMarquardt(rtol=rtol, atol=atol)
@@ -154,9 +169,16 @@ def multistart_least_squares(
 
     best = None
     per_start = []
+    n = len(z_starts)
     for i, z0 in enumerate(z_starts):
-        z, chi2, ok, steps = run(jnp.asarray(z0, dtype=float))
-        chi2 = float(chi2)
+        if i == 0:
+            compiling(object(), f"the {label} (model, Jacobian and Levenberg-Marquardt)", enabled=progress)
+        with bar(None, f"{label} start {i + 1}/{n}", enabled=progress, unit="eval") as pbar:
+            current["update"] = callback_updater(pbar, postfix="chi2={:.6g}")
+            z, chi2, ok, steps = run(jnp.asarray(z0, dtype=float))
+            chi2 = float(chi2)
+            pbar.set_postfix_str(f"chi2={chi2:.6g}, {int(steps)} steps, {'converged' if ok else 'NOT converged'}")
+        current["update"] = None
         per_start.append(chi2 if math.isfinite(chi2) else None)
         if on_start is not None:
             on_start(i, chi2, bool(ok), int(steps))
@@ -219,4 +241,30 @@ def covariance_analysis(J, p, names: Sequence[str], *, cond_max: float = 1e6) ->
         "condition": cond,
         "degenerate": bool(degenerate),
         "message": message,
+    }
+
+
+def uncertainty_report(raw, chi2: float, dof: int, sigma_given: bool) -> dict:
+    """Raw and ``sqrt(chi2/dof)``-scaled uncertainties, which one is reported, and why.
+
+    ``raw``: ``sqrt(diag (J^T J)^-1)`` with the data's sigmas.  When the sigmas were
+    given with the data they are taken at face value (``chosen = raw``; chi2/dof then
+    tests them); when they were estimated, the scaled set is the honest one.
+    """
+    raw = np.asarray(raw, dtype=float)
+    factor = math.sqrt(chi2 / dof) if dof > 0 and math.isfinite(chi2) else math.nan
+    scaled = raw * factor
+    if sigma_given:
+        text = (
+            f"raw: the data's sigmas taken at face value, (J^T J)^-1 (chi2/dof = {chi2 / dof:.3g}; "
+            f"scaled by sqrt(chi2/dof) = {factor:.3g} in uncertainties_scaled)"
+        )
+    else:
+        text = f"scaled by sqrt(chi2/dof) = {factor:.3g}: sigma was estimated, not given"
+    return {
+        "chosen": raw if sigma_given else scaled,
+        "raw": raw,
+        "scaled": scaled,
+        "factor": factor,
+        "scaling": text,
     }

@@ -42,7 +42,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -51,8 +50,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..fit import FIT_PARAMETERS, DegenerateFitWarning, build_params
+from ..fit import CONVERGED_GRID, FIT_PARAMETERS, CoarseGridWarning, DegenerateFitWarning, build_params, grid_bias_note
 from ..provenance import clean_json
+from ..results import RESULTS, describe, raise_or_warn
 from ..solvers import require_x64
 from ..solvers.least_squares import (
     check_domain,
@@ -61,6 +61,7 @@ from ..solvers.least_squares import (
     multistart_least_squares,
     perturbed_starts,
     to_unconstrained,
+    uncertainty_report,
 )
 from ..triplon.pairing import cutoff_for_fit
 from ..triplon.params import CUTOFFS, K_B
@@ -81,7 +82,6 @@ __all__ = [
 SPECTRUM_PARAMETERS = {
     **FIT_PARAMETERS,
     "lambda": (0.18, "positive"),
-    "kappa": (0.75, "nonnegative"),
     "gamma": (0.5, "positive"),
     "tunnel_ratio": (1.0, "nonnegative"),
     "scale": (1.0, "positive"),
@@ -89,13 +89,6 @@ SPECTRUM_PARAMETERS = {
 }
 
 _SPECTRAL = ("gamma", "tunnel_ratio", "scale", "background_slope")
-
-#: k-grid at which the gaps of the example point are converged to < 0.1 % (see :func:`fit_spectra`)
-CONVERGED_GRID = 256
-
-
-class CoarseGridWarning(UserWarning):
-    """The fit's k-grid is coarser than the one at which the gaps are converged."""
 
 
 def estimate_noise(y) -> float:
@@ -117,7 +110,11 @@ def _outer_level(bias, y) -> float:
 
 @dataclasses.dataclass
 class SpectrumFitResult:
-    """Outcome of :func:`fit_spectra` (``gamma`` in meV, model energies in eV; see module docstring)."""
+    """Outcome of :func:`fit_spectra` (``gamma`` in meV, model energies in eV; see module docstring).
+
+    ``result``: the name of its :class:`jaxnickel.RESULTS` code; ``converged`` is
+    ``result == "successful"`` and ``message`` is derived from it.
+    """
 
     parameters: dict
     uncertainties: dict
@@ -129,6 +126,7 @@ class SpectrumFitResult:
     chi2: float
     dof: int
     converged: bool
+    result: str
     degenerate: bool
     message: str
     n_data: int
@@ -146,6 +144,7 @@ class SpectrumFitResult:
     provenance: dict
     seconds: float
     cutoff_note: str | None = None
+    grid_note: str | None = None
 
     @property
     def reduced_chi2(self) -> float:
@@ -167,12 +166,8 @@ class SpectrumFitResult:
 
 
 def _model_values(values: dict) -> dict:
-    """The triplon-model part of a parameter dict (``kappa`` -> ``kappa_a = kappa_b``)."""
-    v = {k: val for k, val in values.items() if k not in _SPECTRAL and k != "kappa"}
-    if "kappa" in values:
-        v["kappa_a"] = values["kappa"]
-        v["kappa_b"] = values["kappa"]
-    return v
+    """The triplon-model part of a parameter dict (``kappa`` ties ``kappa_a = kappa_b`` in :func:`build_params`)."""
+    return {k: val for k, val in values.items() if k not in _SPECTRAL}
 
 
 def model_spectra(
@@ -241,6 +236,7 @@ def fit_spectra(
     max_steps: int = 100,
     seed: int = 0,
     progress: bool = False,
+    throw: bool = False,
 ) -> SpectrumFitResult:
     """Weighted least-squares fit of one spectrum or a temperature series (module docstring).
 
@@ -249,7 +245,9 @@ def fit_spectra(
     (defaults: the paper's bands and kappa, ``lambda = 0.18``, ``gamma = 0.5`` meV,
     ``tunnel_ratio = 1``, ``background_slope = 0``); ``start``: start values of free
     parameters; ``temperature_K``: overrides every spectrum's temperature;
-    ``channel``: pairing channel of the gap solve (``"s"``: s+-, as :func:`jaxnickel.fit.fit_gaps`).
+    ``channel``: pairing channel of the gap solve (``"s"``: s+-, as :func:`jaxnickel.fit.fit_gaps`);
+    ``progress``: tqdm bars on stderr (per start, residual evaluations with chi^2);
+    ``throw``: raise :class:`jaxnickel.SolveError` unless ``result`` is successful.
     """
     require_x64()
     t_start = time.perf_counter()
@@ -286,15 +284,9 @@ def fit_spectra(
     cutoff, cutoff_note = cutoff_for_fit(cutoff, free)
     if cutoff_note:
         warnings.warn(cutoff_note, UserWarning, stacklevel=2)
-    if grid < CONVERGED_GRID:
-        warnings.warn(
-            f"grid {grid} is coarser than the converged {CONVERGED_GRID} (measured at the paper's bands, "
-            "lambda = 0.18, Lorentzian cutoff: the gaps are 2 % off at grid 128 and 0.03 % at 256, against "
-            "512; the sharp shell converges more slowly, and a fit of the example spectrum fails at grid 96): "
-            "the fitted lambda carries that bias beyond its statistical uncertainty",
-            CoarseGridWarning,
-            stacklevel=2,
-        )
+    grid_note = grid_bias_note(grid, "lambda")
+    if grid_note:
+        warnings.warn(grid_note, CoarseGridWarning, stacklevel=2)
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {', '.join(CHANNELS)}, got {channel!r}")
 
@@ -387,30 +379,15 @@ def fit_spectra(
     check_pockets(start_bands, n_fs)
     z0s = perturbed_starts(z_first, domains, starts, seed)
 
-    def report(i, chi2, ok, steps):
-        if progress:
-            print(
-                f"  fit start {i + 1}/{starts}: chi2 = {chi2:.6g} ({'converged' if ok else 'not converged'}, "
-                f"{steps} steps, {time.perf_counter() - t_start:.1f} s)",
-                file=sys.stderr,
-                flush=True,
-            )
-
     for attempt in range(2):
-        if progress:
-            print(
-                f"  compiling and fitting {n_spec} spectrum(s), {n_data} points, {len(names)} free parameters "
-                f"(grid {grid}, energy grids {sorted(set(n_omegas))})...",
-                file=sys.stderr,
-                flush=True,
-            )
         run = multistart_least_squares(
             lambda z, n_om=tuple(n_omegas): weighted_residuals(phys_of_z(z), n_om)[0],
             z0s,
             max_steps=max_steps,
             rtol=1e-8,
             atol=1e-8,
-            on_start=report,
+            progress=progress,
+            label=f"spectrum fit ({n_spec} spectra, {n_data} points, grid {grid})",
         )
         best = {n: float(from_unconstrained(d, run.z[i])) for i, (n, d) in enumerate(zip(names, domains, strict=True))}
         g_fit = best["gamma"] if "gamma" in best else float(base["gamma"])
@@ -448,36 +425,31 @@ def fit_spectra(
     chi2 = float(np.sum(r_best**2))
     cov = covariance_analysis(J, np.asarray(p_vec), names)
     degenerate = cov["degenerate"]
-    raw = cov["uncertainties"]
-    factor = math.sqrt(chi2 / dof)
     sigma_given = all(src == "file" for src in sources)
-    chosen = raw if sigma_given else raw * factor
-    scaling = (
-        "raw: sigma from the file(s), (J^T J)^-1 at face value (chi2/dof = {:.3g})"
-        if sigma_given
-        else "scaled by sqrt(chi2/dof) = {:.3g}: sigma was estimated, not given"
-    ).format(chi2 / dof if sigma_given else factor)
+    unc = uncertainty_report(cov["uncertainties"], chi2, dof, sigma_given)
+    factor = unc["factor"]
     solves_converged = bool(np.all(np.asarray(solves_ok)))
-    converged = bool(run.converged) and solves_converged
     normal = [i for i, c in enumerate(np.asarray(coeffs_best)) if not np.any(np.abs(c) > 0)]
     if normal:
-        message = (
+        code = RESULTS.normal_state
+        detail = (
             f"the gap equation gives the normal state (no gap) at the fitted parameters for spectrum(s) {normal} "
             f"(T = {', '.join(f'{temps[i]:g}' for i in normal)} K): the spectrum cannot constrain the pairing there; "
             "start from a larger lambda, or use a finer --grid (coarse grids miss weak-coupling gaps)"
         )
-        converged = False
         if degenerate:
-            warnings.warn(message, DegenerateFitWarning, stacklevel=2)
+            warnings.warn(detail, DegenerateFitWarning, stacklevel=2)
     elif degenerate:
-        message = cov["message"]
-        warnings.warn(message, DegenerateFitWarning, stacklevel=2)
+        code, detail = RESULTS.degenerate, cov["message"]
+        warnings.warn(detail, DegenerateFitWarning, stacklevel=2)
     elif not solves_converged:
-        message = "the gap equation did not converge at the fitted parameters for some temperature"
+        code, detail = RESULTS.model_solve_failed, "for some temperature of the series"
     elif not run.converged:
-        message = f"Levenberg-Marquardt did not converge within max_steps = {max_steps}"
+        code, detail = RESULTS.max_steps_reached, f"Levenberg-Marquardt, max_steps = {max_steps}"
     else:
-        message = "ok"
+        code, detail = RESULTS.successful, None
+    message = describe(code, detail)
+    converged = code is RESULTS.successful
 
     # the fitted curves, per spectrum
     coeffs = coeffs_best
@@ -516,17 +488,18 @@ def fit_spectra(
 
     prov = provenance(getattr(data, "path", None), getattr(data, "sha256", None))
     prov["input_format"] = getattr(data, "format", None)
-    return SpectrumFitResult(
+    out = SpectrumFitResult(
         parameters=best,
-        uncertainties={n: float(u) for n, u in zip(names, chosen, strict=True)},
-        uncertainties_raw={n: float(u) for n, u in zip(names, raw, strict=True)},
-        uncertainties_scaled={n: float(u) for n, u in zip(names, raw * factor, strict=True)},
-        uncertainty_scaling=scaling,
+        uncertainties={n: float(u) for n, u in zip(names, unc["chosen"], strict=True)},
+        uncertainties_raw={n: float(u) for n, u in zip(names, unc["raw"], strict=True)},
+        uncertainties_scaled={n: float(u) for n, u in zip(names, unc["scaled"], strict=True)},
+        uncertainty_scaling=unc["scaling"],
         correlations=cov["correlation"],
         covariance=(np.asarray(cov["covariance"]) * (1.0 if sigma_given else factor**2)).tolist(),
         chi2=chi2,
         dof=dof,
         converged=converged,
+        result=code.name,
         degenerate=degenerate,
         message=message,
         n_data=n_data,
@@ -544,4 +517,8 @@ def fit_spectra(
         provenance=prov,
         seconds=time.perf_counter() - t_start,
         cutoff_note=cutoff_note,
+        grid_note=grid_note,
     )
+    if not converged:
+        raise_or_warn(code, "spectrum fit", detail, throw=throw, warn=False, category=DegenerateFitWarning)
+    return out

@@ -26,9 +26,8 @@ import textwrap
 from collections.abc import Mapping
 
 import numpy as np
-from matplotlib.figure import Figure
 
-from ..plotting import _ALPHA_COLOR, _BETA_COLOR, _finish, new_figure
+from ..plotting import _ALPHA_COLOR, _BETA_COLOR, Figure, _finish, new_figure
 
 __all__ = ["plot_spectrum_fit", "plot_spectrum", "confidence_ellipse", "DELTA_CHI2_2D"]
 

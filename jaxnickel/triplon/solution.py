@@ -22,11 +22,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..results import RESULTS, classify, describe
 from .bands import _fermi_surface_jit, dispersion, form_factors
 from .pairing import TriplonGrid
 from .params import K_B, TriplonParams
 
-__all__ = ["TriplonSolution", "build_solution", "pocket_centers", "fermi_surface_gaps", "N_THETA"]
+__all__ = [
+    "TriplonSolution",
+    "build_solution",
+    "load_solution",
+    "pocket_centers",
+    "fermi_surface_gaps",
+    "N_THETA",
+    "FILE_FORMAT",
+]
 
 #: points of the Fermi-surface angle grid on [0, pi/2] (a quadrant holds everything by C4v)
 N_THETA = 91
@@ -59,7 +68,8 @@ class TriplonSolution(eqx.Module):
     * ``free_energy``: condensation free energy ``f - f_normal`` per unit cell (eV).
     * ``lambda_s``, ``lambda_d``: leading eigenvalues of the linearised kernel at T
       (> 1: the normal state is unstable in that channel).
-    * ``converged`` / ``iterations`` / ``residual`` (``max |Delta - RHS of Eq. 14|``, eV).
+    * ``converged`` / ``iterations`` / ``residual`` (``max |Delta - RHS of Eq. 14|``, eV);
+      ``result``: the code in :class:`jaxnickel.RESULTS` (``converged == (result == 0)``).
     """
 
     params: TriplonParams
@@ -85,6 +95,7 @@ class TriplonSolution(eqx.Module):
     lambda_s: jax.Array
     lambda_d: jax.Array
     converged: jax.Array
+    result: jax.Array
     iterations: jax.Array
     residual: jax.Array
     time_reversal_broken: jax.Array
@@ -170,12 +181,120 @@ class TriplonSolution(eqx.Module):
         out["lambda_s_linearized"] = float(self.lambda_s)
         out["lambda_d_linearized"] = float(self.lambda_d)
         out["converged"] = bool(self.converged)
+        out["result"] = RESULTS(int(self.result)).name
+        out["message"] = describe(self.result)
         out["iterations"] = int(self.iterations)
         out["residual"] = float(self.residual)
         out["method"] = self.method
         out["grid"] = self.grid
         out["params"] = self.params.to_dict()
         return out
+
+    def to_xarray(self):
+        """The solution as an :class:`xarray.Dataset` with momentum and Fermi-surface coordinates.
+
+        Grid gaps (real and imaginary parts, eV) on dims ``("kx", "ky")`` with
+        ``k = 2 pi i / grid``; Fermi-surface gaps and points along ``theta`` (rad, around
+        Gamma for alpha, around M for beta); gap coefficients on ``("sheet", "power")``
+        (basis ``w(xi) eta^power``); the scalar fields as 0-d variables; attrs: the
+        parameters (``params.V``, ``params.bands.t1``, ...), grid, method, state and
+        provenance, all netCDF-safe.
+        """
+        import xarray as xr
+
+        from ..provenance import flat_attrs, provenance
+
+        if np.ndim(self.free_energy) != 0:
+            raise ValueError(
+                "to_xarray() converts one solution; a batched (vmapped) one is a sweep: use jaxnickel.sweep"
+            )
+        n = self.grid
+        k = 2.0 * np.pi * np.arange(n) / n
+        coords = {"kx": k, "ky": k, "theta": np.asarray(self.theta), "sheet": ["alpha", "beta"], "power": [0, 1, 2]}
+        data = {}
+        for name in ("delta_alpha", "delta_beta", "delta_alpha_imag", "delta_beta_imag"):
+            data[name] = (("kx", "ky"), self.grid_array(name))
+        for name in (
+            "delta_alpha_fs",
+            "delta_beta_fs",
+            "delta_alpha_fs_imag",
+            "delta_beta_fs_imag",
+            "kx_alpha_fs",
+            "ky_alpha_fs",
+            "kx_beta_fs",
+            "ky_beta_fs",
+        ):
+            data[name] = (("theta",), np.asarray(getattr(self, name)))
+        data["coefficients"] = (("sheet", "power"), np.asarray(self.coefficients).reshape(2, 3))
+        data["coefficients_imag"] = (("sheet", "power"), np.asarray(self.coefficients_imag).reshape(2, 3))
+        for name in (
+            "channel",
+            "free_energy",
+            "lambda_s",
+            "lambda_d",
+            "converged",
+            "result",
+            "iterations",
+            "residual",
+            "time_reversal_broken",
+            "s_amplitude",
+            "d_amplitude",
+            "relative_phase",
+            "hessian_min",
+            "hessian_min_real",
+            "hessian_min_imag",
+            "stable",
+        ):
+            data[name] = ((), np.asarray(getattr(self, name)))
+        ds = xr.Dataset(data, coords=coords)
+        for name in ("kx", "ky", "theta", "relative_phase"):
+            ds[name].attrs["units"] = "rad"
+        for name in data:
+            if name.startswith(("delta_", "coefficients", "s_amp", "d_amp", "free_energy", "residual")):
+                ds[name].attrs["units"] = "eV"
+        ds["channel"].attrs["meaning"] = self.channel_name
+        ds["result"].attrs["meaning"] = RESULTS(int(self.result)).name
+        ds.attrs = flat_attrs(
+            {
+                "model": "triplon two-band s+- mean field (paper 001)",
+                "method": self.method,
+                "grid": n,
+                "channel": self.channel_name,
+                "params": self.params.to_dict(),
+                **{k: v for k, v in provenance().items() if not k.startswith("input")},
+            }
+        )
+        return ds
+
+    def save(self, path):
+        """Write the solution to a ``.npz`` file (format ``FILE_FORMAT``; read with :func:`load_solution`).
+
+        One array per field plus ``__meta__`` (JSON: format, params, grid, method,
+        version, git revision, date); written beside the target and renamed into place.
+        """
+        import json
+        from pathlib import Path
+
+        from ..provenance import provenance
+
+        path = Path(path)
+        meta = {
+            "format": FILE_FORMAT,
+            "params": self.params.to_dict(),
+            "grid": self.grid,
+            "method": self.method,
+            **{k: v for k, v in provenance().items() if not k.startswith("input")},
+        }
+        arrays = {name: np.asarray(getattr(self, name)) for name in _array_fields()}
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, __meta__=np.asarray(json.dumps(meta)), **arrays)
+            tmp.replace(path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return path
 
     @property
     def gap_ratio(self) -> float:
@@ -188,6 +307,35 @@ class TriplonSolution(eqx.Module):
             return float("nan")
         i = (N_THETA - 1) // 2
         return float(abs(np.asarray(self.delta_alpha_fs)[i] / np.asarray(self.delta_beta_fs)[i]))
+
+
+#: ``.npz`` format of :meth:`TriplonSolution.save`
+FILE_FORMAT = "jaxnickel-triplon-solution/1"
+
+
+def _array_fields() -> tuple[str, ...]:
+    import dataclasses
+
+    return tuple(f.name for f in dataclasses.fields(TriplonSolution) if f.name not in ("params", "grid", "method"))
+
+
+def load_solution(path) -> TriplonSolution:
+    """Load a solution written by :meth:`TriplonSolution.save`."""
+    import json
+
+    with np.load(path, allow_pickle=False) as data:
+        if "__meta__" not in data:
+            raise ValueError(f"{path}: not a jaxnickel triplon solution file (no __meta__ entry)")
+        meta = json.loads(str(data["__meta__"]))
+        if meta.get("format") != FILE_FORMAT:
+            raise ValueError(f"{path}: unsupported format {meta.get('format')!r}, expected {FILE_FORMAT!r}")
+        missing = [n for n in _array_fields() if n not in data]
+        if missing:
+            raise ValueError(f"{path}: damaged triplon solution file: missing field(s) {', '.join(missing)}")
+        fields = {name: jnp.asarray(data[name]) for name in _array_fields()}
+    return TriplonSolution(
+        params=TriplonParams.from_dict(meta["params"]), grid=int(meta["grid"]), method=meta["method"], **fields
+    )
 
 
 def _sign_changes(bp, band, start, end, n=256):
@@ -240,7 +388,20 @@ TRB_TOL = 1e-6
 
 
 def build_solution(
-    p, n, grid: TriplonGrid, r, *, free_energy, method, lambdas, iterations, residual, converged, stab, normal_stable
+    p,
+    n,
+    grid: TriplonGrid,
+    r,
+    *,
+    free_energy,
+    method,
+    lambdas,
+    iterations,
+    residual,
+    converged,
+    stab,
+    normal_stable,
+    result=None,
 ):
     """Assemble a :class:`TriplonSolution` from the gap coefficients ``r = (Re c, Im c)``
     (12 reals, canonical gauge: see :func:`~jaxnickel.triplon.solve.canonical_gauge`)."""
@@ -305,6 +466,7 @@ def build_solution(
         lambda_s=lambdas[0],
         lambda_d=lambdas[1],
         converged=jnp.asarray(converged),
+        result=jnp.asarray(classify(converged, residual) if result is None else result, dtype=jnp.int32),
         iterations=jnp.asarray(iterations),
         residual=jnp.asarray(residual),
         time_reversal_broken=trb,

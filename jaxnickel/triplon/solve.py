@@ -27,14 +27,14 @@ Both methods report ``residual = max_k |Delta - RHS of (14)|`` (eV) on the grid.
 
 from __future__ import annotations
 
-import warnings
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
 from ..lattice import Square
+from ..results import classify, raise_or_warn
 from ..solvers import minimize_constrained, newton_root, require_x64
+from ..solvers.dtype import require_float64_params
 from .pairing import (
     channel_eigenvalues,
     coefficient_map,
@@ -261,6 +261,7 @@ def solve_jax(
     """
     from .solution import build_solution
 
+    require_x64()  # at trace time: float32 cannot hold meV gaps on eV bands
     n = grid
     g = _grid(p, n)
     lam_s, lam_d, v_s, v_d = channel_eigenvalues(p.T, p, g)
@@ -381,6 +382,7 @@ def solve_jax(
         iterations=total_steps,
         residual=res,
         converged=(res <= tol) & ~unresolved,
+        result=classify((res <= tol) & ~unresolved, res, unresolved=unresolved & (res <= tol)),
         stab=stab,
         normal_stable=normal & (lam_max <= 1.0),
     )
@@ -421,6 +423,7 @@ def gap_vs_temperature(
     """
     require_x64()
     validate_params(params, grid)
+    require_float64_params(params, "params (TriplonParams)")
     T = jnp.asarray(temperatures, dtype=jnp.result_type(float))
     if T.ndim != 1 or T.size < 1:
         raise ValueError("temperatures must be a non-empty 1-D sequence (eV)")
@@ -444,6 +447,7 @@ def solve(
     max_steps: int | None = None,
     warn: bool = True,
     complex_search: bool = True,
+    throw: bool = False,
 ):
     """Mean-field state of the two-band model on an ``grid x grid`` k-mesh.
 
@@ -464,6 +468,7 @@ def solve(
     """
     require_x64()
     validate_params(params, grid)
+    require_float64_params(params, "params (TriplonParams)")
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if channel not in CHANNELS:
@@ -482,11 +487,12 @@ def solve(
         max_steps=max_steps,
         complex_search=complex_search,
     )
-    if warn and not bool(sol.converged):
-        warnings.warn(
-            f"triplon {method} solve did not converge: residual {float(sol.residual):.3e} eV "
-            f"after {int(sol.iterations)} iterations",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
+    raise_or_warn(
+        sol.result,
+        f"triplon {method} solve did not converge",
+        f"residual {float(sol.residual):.3e} eV after {int(sol.iterations)} iterations",
+        throw=throw,
+        warn=warn,
+        category=ConvergenceWarning,
+    )
     return sol
