@@ -102,7 +102,7 @@ def worker_sweep(spec):
     import numpy as np
 
     from jaxnickel import Ladder
-    from jaxnickel.sweep import mixd_sweep
+    from jaxnickel.sweep import failures, mixd_sweep
 
     lat = Ladder(L)
     J, NH = np.asarray(J_VALUES), np.asarray(NH_VALUES)
@@ -146,12 +146,12 @@ def worker_sweep(spec):
             n_chunks=res.attrs["n_chunks"],
             n_padded=res.attrs["n_padded"],
             sharding=res.attrs["sharding"],
-            not_converged=res.not_converged,
+            not_converged=res.attrs["not_converged"],
             warm_start_failed=res.attrs.get("warm_start_failed"),
-            failures=res.failures(),
+            failures=failures(res),
             iterations_max=int(np.max(res["iterations"])),
             iterations_median=float(np.median(res["iterations"])),
-            arrays=_arrays(lambda k, r=res: r[k]),
+            arrays=_arrays(lambda k, r=res: np.asarray(r[k])),
         )
 
 

@@ -182,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.add_argument("--out", metavar="FILE.csv", default=None, help="write bias_mV,dIdV,T_K (readable by fit-spectrum)")
     sp.add_argument("--plot", metavar="FILE.png", default=None, help="g(V) and its two band contributions")
+    _add_quiet(sp)
 
     fs = sub.add_parser("fit-spectrum", help="fit the triplon model to STM spectra (Nanonis .dat or CSV)")
     fs.add_argument("data", help="Nanonis bias-spectroscopy .dat file or CSV bias_mV,dIdV[,sigma][,T_K]")
@@ -303,6 +304,16 @@ def _cmd_mixd(a) -> int:
         if not 0.0 < a.doping < 2.0:
             raise ValueError(f"--doping must be in (0, 2), got {a.doping}")
         n_holes = a.doping * lat.n_sites
+        if abs(n_holes - round(n_holes)) > 1e-9:
+            # the mean field fixes the number of holes; paper 000 uses whole numbers of holes
+            rounded = float(max(1, round(n_holes)))
+            print(
+                f"jaxnickel: note: --doping {a.doping:g} on {lat.n_sites} sites gives N_h = {n_holes:.6g}: "
+                f"rounded to N_h = {rounded:g} holes (doping {rounded / lat.n_sites:.6g}); "
+                "give --holes for another value",
+                file=sys.stderr,
+            )
+            n_holes = rounded
     else:
         n_holes = 8.0 if a.holes is None else a.holes
     _check_output(a.plot, "--plot", (".png", ".pdf", ".svg"))
@@ -341,8 +352,9 @@ def _exit_for(d: dict, what: str, detail: str = "") -> int:
     """Exit code from a result dict's ``result`` (0 for successful; the message on stderr otherwise)."""
     if d.get("result", "successful") == "successful":
         return 0
-    extra = f", {detail}" if detail else ""
-    print(f"jaxnickel: error: {what}: {d['result']}: {d['message']}{extra}", file=sys.stderr)
+    extra = f" ({detail})" if detail else ""
+    verb = "did not converge" if d["result"] in ("max_steps_reached", "nonfinite", "unresolved_branch") else "failed"
+    print(f"jaxnickel: error: {what} {verb}{extra}: {d['result']}: {d['message']}", file=sys.stderr)
     return EXIT_NOT_CONVERGED
 
 
@@ -428,7 +440,7 @@ def _cmd_triplon(a) -> int:
     d = sol.summary()
     d["T_kelvin"] = a.T
     if a.tc:
-        tc = critical_temperatures(p, a.grid).kelvin()
+        tc = critical_temperatures(p, a.grid, progress=not a.quiet).kelvin()
         d["tc_kelvin"] = tc["tc"]
         d["tc_s_kelvin"] = tc["tc_s"]
         d["tc_d_kelvin"] = tc["tc_d"]
@@ -442,8 +454,9 @@ def _cmd_triplon(a) -> int:
     else:
         print(f"triplon s+- model on a {a.grid}x{a.grid} grid ({a.method}), T = {a.T:g} K")
         print(
-            f"  mu={d['mu']:.6f} eV  n_alpha={d['n_alpha']:.5f} n_beta={d['n_beta']:.5f}  "
-            f"N_alpha={d['N_alpha']:.5f} N_beta={d['N_beta']:.5f} /eV  lambda={d['lambda']:.4f} V={d['V']:.5f} eV"
+            f"  mu={d['mu_eV']:.6f} eV  n_alpha={d['n_alpha']:.5f} n_beta={d['n_beta']:.5f}  "
+            f"N_alpha={d['N_alpha_per_eV']:.5f} N_beta={d['N_beta_per_eV']:.5f} /eV  lambda={d['lambda']:.4f} "
+            f"V={d['V_eV']:.5f} eV"
         )
         print(f"  state: {d['channel']}   free energy {d['free_energy_meV']:.6g} meV per cell")
         if d["time_reversal_broken"]:
@@ -451,9 +464,9 @@ def _cmd_triplon(a) -> int:
                 f"  time reversal broken: |s| {d['s_amplitude_meV']:.4f} meV, |d| {d['d_amplitude_meV']:.4f} meV, "
                 f"relative phase {d['relative_phase_deg']:.2f} deg (real parts below)"
             )
-        if d["hessian_min"] is not None:
+        if d["hessian_min_per_eV"] is not None:
             print(
-                f"  stability: smallest Hessian eigenvalue {d['hessian_min']:.4g} /eV ({'minimum' if d['stable'] else 'SADDLE'})"
+                f"  stability: smallest Hessian eigenvalue {d['hessian_min_per_eV']:.4g} /eV ({'minimum' if d['stable'] else 'SADDLE'})"
             )
         for b in ("alpha", "beta"):
             print(
@@ -464,7 +477,7 @@ def _cmd_triplon(a) -> int:
             print(f"  |Delta_alpha/Delta_beta| on the diagonal: {d['gap_ratio']:.4f}")
         if a.tc:
             print(f"  T_c: s+- {d['tc_s_kelvin']:.2f} K, d {d['tc_d_kelvin']:.2f} K")
-        print(f"  converged={d['converged']} iterations={d['iterations']} residual={d['residual']:.3e} eV")
+        print(f"  converged={d['converged']} iterations={d['iterations']} residual={d['residual_eV']:.3e} eV")
     if a.plot:
         from .plotting import plot_triplon_gaps
 
@@ -475,7 +488,7 @@ def _cmd_triplon(a) -> int:
         sol.save(a.save)
         if not a.json:
             print(f"  solution written to {a.save}")
-    return _exit_for(d, f"the {a.method} solve", f"residual {d['residual']:.3e} eV")
+    return _exit_for(d, f"the {a.method} solve", f"residual {d['residual_eV']:.3e} eV")
 
 
 def _name_values(items, flag):
@@ -594,7 +607,8 @@ def _cmd_spectrum(a) -> int:
 
     from .triplon.spectra import spectrum
 
-    print(f"jaxnickel: compiling and solving on a {a.grid}x{a.grid} grid ...", file=sys.stderr, flush=True)
+    if not a.quiet:
+        print(f"jaxnickel: compiling and solving on a {a.grid}x{a.grid} grid ...", file=sys.stderr, flush=True)
     spec = spectrum(
         p,
         np.linspace(lo, hi, n),
@@ -614,7 +628,7 @@ def _cmd_spectrum(a) -> int:
         header = (
             f"# jaxnickel spectrum: normalised conductance g of the self-consistent triplon state\n"
             f"# gamma_meV={a.gamma} tunnel_ratio={a.tunnel_ratio} grid={a.grid} channel={d['channel']} "
-            f"lambda={d['lambda']:.6g} V={d['V']:.6g} mu={d['mu']:.6g} cutoff={a.cutoff}\n"
+            f"lambda={d['lambda']:.6g} V_eV={d['V_eV']:.6g} mu_eV={d['mu_eV']:.6g} cutoff={a.cutoff}\n"
             f"# jaxnickel {d['provenance']['jaxnickel_version']} git {d['provenance']['git_revision']} "
             f"{d['provenance']['date']}\n"
         )
@@ -641,10 +655,7 @@ def _cmd_spectrum(a) -> int:
         from .spectra.plotting import plot_spectrum
 
         plot_spectrum(spec, a.plot)
-    if not d["solution_converged"]:
-        print("jaxnickel: error: the gap equation did not converge", file=sys.stderr)
-        return EXIT_NOT_CONVERGED
-    return 0
+    return _exit_for(d, "the gap equation")
 
 
 def _atomic_write(path: str, text: str) -> None:
@@ -795,7 +806,7 @@ def _cmd_load(a) -> int:
             )
             for b in ("alpha", "beta"):
                 print(f"  Delta_{b}: {d[f'delta_{b}_min_meV']:.4f} .. {d[f'delta_{b}_max_meV']:.4f} meV")
-            print(f"  result: {d['result']} (residual {d['residual']:.3e} eV)")
+            print(f"  result: {d['result']} (residual {d['residual_eV']:.3e} eV)")
         return 0
     if kind == "sweep":
         from .sweep import load, not_converged

@@ -252,8 +252,8 @@ def grid_bias_note(grid: int, what: str) -> str | None:
     return (
         f"grid {grid} is coarser than the converged {CONVERGED_GRID}: the gaps at the paper's point carry a "
         f"discretisation error of {size} (sharp shell, lambda 0.18-0.3, against grid 1024: "
-        f"benchmarks/results/grid_convergence_fit.md); the fitted {what} carries that bias on top of its "
-        "statistical uncertainty"
+        f"benchmarks/results/grid_convergence_fit.md): a bias of the fitted {what} on top of the statistical "
+        "uncertainty"
     )
 
 

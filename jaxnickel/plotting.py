@@ -293,10 +293,11 @@ def plot_crossover_map(
     legend_loc: str = "upper left",
     markers: Mapping[str, tuple] | None = None,
 ):
-    """Colour map of a signed quantity ``z[i, j]`` at ``(x[j], y[i])``.
+    """Colour map of a quantity ``z[i, j]`` at ``(x[j], y[i])``.
 
-    Diverging colour map centred at zero (symmetric limits ``+-vlim``, default
-    ``max|z|``); ``zero_contour`` draws the sign change (the crossover line) in
+    A signed ``z`` gets a diverging colour map centred at zero (symmetric limits
+    ``+-vlim``, default ``max|z|``), a positive-only one the sequential
+    :data:`SEQUENTIAL_CMAP` on ``[0, vlim]``; ``zero_contour`` draws the sign change (the crossover line) in
     black (interpolated between grid points); ``converged`` (same shape as ``z``) marks failed points with a red
     cross; ``curves`` maps a legend label to ``(x, y)`` points to overlay (e.g.
     root-solved crossover points); ``hlines`` draws dashed cuts ``(y, label)``;

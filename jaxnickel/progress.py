@@ -25,7 +25,7 @@ _seen: set = set()
 
 def bar(total=None, desc: str = "", *, enabled: bool = True, unit: str = "it", leave: bool = True):
     """A tqdm bar on stderr (a no-op bar when ``enabled`` is False)."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # the text bar (tqdm.auto would need ipywidgets in Jupyter)
 
     return tqdm(
         total=total,

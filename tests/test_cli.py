@@ -138,27 +138,39 @@ def test_console_script_entry_point():
 
 
 TRIPLON_KEYS = {
-    "mu",
+    "mu_eV",
     "n_alpha",
     "n_beta",
-    "N_alpha",
-    "N_beta",
-    "Ntilde_alpha",
-    "Ntilde_beta",
+    "N_alpha_per_eV",
+    "N_beta_per_eV",
+    "Ntilde_alpha_per_eV",
+    "Ntilde_beta_per_eV",
     "lambda",
-    "V",
+    "V_eV",
     "delta_alpha_max_meV",
     "delta_alpha_min_meV",
     "delta_beta_max_meV",
     "delta_beta_min_meV",
     "gap_ratio",
     "tc_kelvin",
-    "free_energy",
+    "free_energy_meV",
+    "residual_eV",
     "converged",
+    "result",
+    "message",
     "iterations",
     "method",
     "params",
+    "units",
 }
+
+
+def _unit_suffix_or_documented(key: str, d: dict) -> bool:
+    """A number whose unit could be mistaken carries it in its name (or is listed in ``units``)."""
+    suffixes = ("_eV", "_meV", "_per_eV", "_deg", "_kelvin", "_K", "_mV")
+    dimensionless = {"n_alpha", "n_beta", "n_c", "lambda", "gap_ratio", "lambda_s_linearized", "lambda_d_linearized"}
+    dimensionless |= {"two_delta_alpha_max_over_kTc"}
+    return key.endswith(suffixes) or key in dimensionless or any(key in k.split(", ") for k in d["units"])
 
 
 def test_triplon_json(capsys, tmp_path):
@@ -172,6 +184,11 @@ def test_triplon_json(capsys, tmp_path):
     assert d["lambda"] == pytest.approx(0.3, rel=1e-12)
     assert d["channel"] == "s+-" and d["delta_alpha_min_meV"] > 0 > d["delta_beta_max_meV"]
     assert d["tc_kelvin"] > 0 and d["params"]["kappa_a"] == 0.75
+    # one unit convention: every float key says its unit (issue 12: no bare eV next to meV)
+    floats = [k for k, v in d.items() if isinstance(v, float)]
+    assert floats and all(_unit_suffix_or_documented(k, d) for k in floats), [
+        k for k in floats if not _unit_suffix_or_documented(k, d)
+    ]
 
 
 def test_triplon_sid_json(capsys):
@@ -183,7 +200,7 @@ def test_triplon_sid_json(capsys):
     assert rc == 0, err
     d = json.loads(out)
     assert d["channel"] == "s+id" and d["time_reversal_broken"] is True and d["stable"] is True
-    assert abs(abs(d["relative_phase_deg"]) - 90.0) < 1e-6 and d["hessian_min"] > 0
+    assert abs(abs(d["relative_phase_deg"]) - 90.0) < 1e-6 and d["hessian_min_per_eV"] > 0
     assert d["s_amplitude_meV"] > 0 and d["d_amplitude_meV"] > 0 and d["params"]["cutoff"] == "sharp"
     assert d["abs_delta_alpha_min_meV"] > 0  # no node: |Delta|^2 = s^2 + d^2
     rc, out, err = run_cli(capsys, "triplon", "--grid", "64", "--lambda", "0.3", "--method", "fixed-point", "--json")
@@ -195,7 +212,7 @@ def test_triplon_mu_and_V(capsys):
     rc, out, err = run_cli(capsys, "triplon", "--grid", "32", "--mu", "-0.65", "--V", "0.5", "--json")
     assert rc == 0, err
     d = json.loads(out)
-    assert d["mu"] == -0.65 and d["V"] == 0.5 and d["method"] == "gradient"
+    assert d["mu_eV"] == -0.65 and d["V_eV"] == 0.5 and d["method"] == "gradient"
 
 
 @pytest.mark.parametrize(
@@ -232,6 +249,11 @@ def test_fit_cli_bundled(capsys, tmp_path):
     assert d["n_data"] == 2 and d["dof"] == 1 and d["parameters"]["lambda"] > 0
     assert json.loads(out.read_text())["chi2"] == pytest.approx(d["chi2"])
     assert png.stat().st_size > 10_000
+    # paper-ready: result code, provenance, both uncertainty sets; progress only on stderr
+    assert (d["result"], d["message"], d["converged"]) == ("successful", "successful", True)
+    assert d["provenance"]["input_sha256"] and d["provenance"]["input_file"].endswith("nickelate_gaps.csv")
+    assert set(d["uncertainties_scaled"]) == set(d["uncertainties_raw"]) == {"lambda"}
+    assert "gap fit start 1/1" in err and "compiling" in err and "coarser than the converged 256" in err
 
 
 @pytest.mark.parametrize(
@@ -242,6 +264,8 @@ def test_fit_cli_bundled(capsys, tmp_path):
         (["bundled", "--free", "lambda", "--fix", "kappa_a=x"], "value must be a number"),
         (["bundled", "--free", "lambda", "--model", "mixd"], "--model must be 'triplon'"),
         (["bundled", "--free", "gamma"], "unknown parameter"),
+        (["bundled", "--free", "lambda,kappa_a"], "(dof = 0): a fit needs more rows than free parameters"),
+        (["bundled", "--free", "lambda", "--out", "/nonexistent/f.json"], "does not exist"),
     ],
 )
 def test_fit_cli_bad_input(capsys, args, needle):

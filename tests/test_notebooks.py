@@ -1,64 +1,39 @@
-"""The tutorial notebooks (notebooks/*.ipynb): saved clean, and run top to bottom.
+"""The tutorial notebooks (notebooks/*.ipynb): saved clean, run in a Jupyter kernel, figures shown.
 
-No Jupyter dependency.  Each notebook runs in a fresh Python subprocess with its
-small-settings switch (``JAXNICKEL_NOTEBOOK_SMALL=1``) and ``MPLBACKEND=Agg``.  The
-subprocess executes the code cells in order in one namespace.  As Jupyter would, it
-renders a figure that is a cell's last expression, here to an in-memory PNG (notebook 04
-shows its figures with a ``show(fig)`` helper, which draws them to PNG itself).  The
-notebooks carry their own ``assert`` statements: the two solvers agree, autodiff
-matches finite differences, a fit recovers its truth.  A passing run therefore checks
-physics as well as that the code runs.
+Each notebook runs top to bottom in a real Jupyter kernel (nbclient + ipykernel, the
+``python3`` kernel started with this interpreter) with its small-settings switch
+(``JAXNICKEL_NOTEBOOK_SMALL=1``), as a user would run it in JupyterLab.  The notebooks
+carry their own ``assert`` statements: the two solvers agree, autodiff matches finite
+differences, a fit recovers its truth.  A passing run therefore checks physics as well
+as that the code runs.  Every cell that ends with a figure must come back with exactly
+one ``image/png`` output (jaxnickel's figures are pyplot-free; they display through
+``jaxnickel.plotting.Figure._repr_png_``).
+
+The executed notebooks are written to ``docs/notebooks/`` (gitignored), where the docs
+build (``mkdocs build``, hook ``docs_hooks/notebooks.py``) picks them up instead of
+executing them again.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 SMALL_SWITCH = "JAXNICKEL_NOTEBOOK_SMALL"
 IMPORTS_JAXNICKEL = re.compile(r"^\s*(import|from)\s+jaxnickel\b", re.MULTILINE)
 MIN_ASSERTS = 3  # physics assertions each notebook must carry
-TIMEOUT_S = 1200  # per notebook; they take ~1-4 min under small settings on 2 busy cores
+TIMEOUT_S = 1200  # per cell; whole notebooks take ~1-4 min under small settings on 2 busy cores
 # optional packages a notebook needs (skipped without them): 04 reads a Nanonis file (extra jaxnickel[spectra])
 REQUIRES = {"04_spectrum_fit": ("nanonis_xarray",)}
-
-# Executed in the subprocess: python -c RUNNER notebook.ipynb
-RUNNER = r"""
-import ast, io, json, sys, traceback
-
-path = sys.argv[1]
-with open(path, encoding="utf-8") as fh:
-    nb = json.load(fh)
-namespace = {"__name__": "__main__"}
-for index, cell in enumerate(nb["cells"]):
-    if cell["cell_type"] != "code":
-        continue
-    source = "".join(cell["source"])
-    name = f"<{path} cell {index}>"
-    try:
-        tree = ast.parse(source, name)
-        last = None
-        if tree.body and isinstance(tree.body[-1], ast.Expr):
-            last = ast.Expression(tree.body.pop().value)
-        exec(compile(tree, name, "exec"), namespace)
-        if last is not None:
-            value = eval(compile(last, name, "eval"), namespace)
-            if hasattr(value, "savefig"):  # a matplotlib Figure shown by the cell: render it
-                value.savefig(io.BytesIO(), format="png")
-    except BaseException:
-        traceback.print_exc()
-        print(f"@@ failed: cell {index}", file=sys.stderr)
-        sys.exit(1)
-"""
+FIGURE_NAMES = {"fig"}  # names the notebooks give their figures
 
 
 def _load(path: Path) -> dict:
@@ -68,6 +43,45 @@ def _load(path: Path) -> dict:
 
 def _code_cells(nb: dict) -> list[tuple[int, str]]:
     return [(i, "".join(c["source"])) for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"]
+
+
+def _callee(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Name):
+            return func.id
+        if isinstance(func, ast.Attribute):
+            return func.attr
+    return None
+
+
+def _is_figure_expr(node: ast.AST) -> bool:
+    """``fig``, ``plot_...(...)`` or ``display(<one of those>)``: an expression that shows a figure."""
+    if isinstance(node, ast.Name):
+        return node.id in FIGURE_NAMES
+    name = _callee(node)
+    if name is None:
+        return False
+    if name == "display":
+        return len(node.args) == 1 and _is_figure_expr(node.args[0])
+    return name.startswith("plot_") and not any(kw.arg == "ax" for kw in node.keywords)
+
+
+def _shows_figure(source: str) -> bool:
+    """The cell's last statement is an expression that shows a figure."""
+    body = ast.parse(source).body
+    return bool(body) and isinstance(body[-1], ast.Expr) and _is_figure_expr(body[-1].value)
+
+
+def _figure_cells(nb: dict) -> list[int]:
+    return [i for i, s in _code_cells(nb) if _shows_figure(s)]
+
+
+def _hooks():
+    spec = importlib.util.spec_from_file_location("jaxnickel_docs_notebooks", ROOT / "docs_hooks" / "notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_notebooks_present():
@@ -108,26 +122,89 @@ def test_notebook_structure(path):
     assert n_asserts >= MIN_ASSERTS, f"{path.name}: {n_asserts} assert statements, want >= {MIN_ASSERTS}"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_figures_end_cells(path):
+    """A cell that makes a figure ends with it (so Jupyter shows it); no figure is made and dropped."""
+    nb = _load(path)
+    assert _figure_cells(nb), f"{path.name}: no cell shows a figure"
+    for i, source in _code_cells(nb):
+        body = ast.parse(source).body
+        for stmt in body[:-1]:  # a bare plotting call before the last statement: its figure is never shown
+            assert not (isinstance(stmt, ast.Expr) and _is_figure_expr(stmt.value)), (
+                f"{path.name}: cell {i} line {stmt.lineno} makes a figure that is not the cell's last expression"
+            )
+        if "new_figure(" in source:
+            assert _shows_figure(source), f"{path.name}: cell {i} builds a figure but does not end with it"
+        assert "savefig(" not in source and "IPython.display" not in source, (
+            f"{path.name}: cell {i}: end the cell with the figure instead of rendering it by hand"
+        )
+
+
+def test_figure_criterion():
+    """The figure-cell criterion of the tests above, on hand-made cells."""
+    assert _shows_figure("fig, ax = jp.new_figure()\nax.plot([1])\nfig")
+    assert _shows_figure("jp.plot_gap(s)")
+    assert _shows_figure("x = 1\nplot_spectrum(\n    spec,\n)  # comment")
+    assert _shows_figure("display(fig)")
+    assert not _shows_figure("jp.plot_gap(s, ax=axes[0])")
+    assert not _shows_figure("fig = jp.plot_gap(s)")
+    assert not _shows_figure("print(fig)")
+    assert not _shows_figure("fig\nx = 1")
+
+
+@pytest.fixture(scope="module")
+def executed():
+    """Execute each notebook once per test session (in a kernel); cache the outcome, failures included."""
+    hooks = _hooks()
+    cache: dict[Path, object] = {}
+
+    def run(path: Path):
+        for module in REQUIRES.get(path.stem, ()):
+            pytest.importorskip(module)
+        if path not in cache:
+            from nbclient.exceptions import CellExecutionError
+
+            try:
+                nb = hooks.execute(path, small=True, timeout=TIMEOUT_S)
+            except CellExecutionError as exc:
+                cache[path] = exc
+            else:
+                hooks.write_executed(nb, path)  # for the docs build (docs/notebooks/, gitignored)
+                cache[path] = nb
+        outcome = cache[path]
+        if isinstance(outcome, Exception):
+            tail = "\n".join(str(outcome).strip().splitlines()[-40:])
+            pytest.fail(f"notebook {path.name} raised in the kernel\n{tail}", pytrace=False)
+        return outcome
+
+    return run
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs(path, tmp_path):
-    """Every code cell runs, in order, under small settings, and its asserts hold."""
-    for module in REQUIRES.get(path.stem, ()):
-        pytest.importorskip(module)
-    env = dict(os.environ)
-    env[SMALL_SWITCH] = "1"
-    env["MPLBACKEND"] = "Agg"
-    env.pop("JAX_ENABLE_X64", None)  # the notebook must enable float64 itself
-    proc = subprocess.run(
-        [sys.executable, "-c", RUNNER, str(path)],
-        cwd=tmp_path,  # anything a notebook writes lands here
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-    )
-    if proc.returncode != 0:
-        marker = [ln for ln in proc.stderr.splitlines() if ln.startswith("@@ failed:")]
-        where = marker[-1].removeprefix("@@ failed: ") if marker else f"exit code {proc.returncode}"
-        tail = "\n".join(proc.stderr.strip().splitlines()[-30:])
-        pytest.fail(f"notebook {path.name}: {where} raised\n{tail}", pytrace=False)
+def test_notebook_runs(path, executed):
+    """Every code cell runs, in order, in a Jupyter kernel under small settings, and its asserts hold."""
+    nb = executed(path)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count is not None for c in code), f"{path.name}: a code cell was not executed"
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"{path.name}: error outputs {errors}"
+    assert nb.metadata["jaxnickel"]["small"] is True
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_figures_render(path, executed):
+    """Each figure cell shows exactly one image/png in the kernel; no other cell shows an image."""
+    nb = executed(path)
+    figure_cells = set(_figure_cells(nb))
+    assert figure_cells, f"{path.name}: no figure cells"
+    images = {}
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            images[i] = sum("image/png" in o.get("data", {}) for o in cell.outputs)
+    missing = {i: n for i, n in images.items() if i in figure_cells and n != 1}
+    assert not missing, f"{path.name}: figure cells without exactly one image/png output (cell: count): {missing}"
+    extra = {i: n for i, n in images.items() if i not in figure_cells and n}
+    assert not extra, f"{path.name}: images from cells not recognised as figure cells: {extra}"
+    assert sum(images.values()) == len(figure_cells)

@@ -178,3 +178,53 @@ def test_version_and_fast_help():
     code = "import sys, jaxnickel, jaxnickel.cli; print('jax' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False"
+
+
+def test_float32_parameter_pytrees_are_refused():
+    import equinox as eqx
+
+    from jaxnickel.triplon import make_params
+    from jaxnickel.triplon import solve as tsolve
+
+    p32 = eqx.tree_at(lambda p: p.V, P, jnp.asarray(1.0, dtype=jnp.float32))
+    with pytest.raises(ValueError, match=r"params \(MixDParams\) holds V in float32.*jax_enable_x64"):
+        solve(p32, Ladder(16))
+    t32 = eqx.tree_at(lambda p: p.bands.t1, make_params(grid=16), jnp.asarray(0.45, dtype=jnp.float32))
+    with pytest.raises(ValueError, match=r"bands.t1 in float32"):
+        tsolve(t32, 16)
+
+
+def test_doping_that_gives_a_fractional_hole_number_is_rounded_with_a_note(capsys):
+    assert main(["mixd", "--L", "30", "--doping", "0.11", "--json", "--quiet"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["params"]["n_holes"] == 3.0
+    assert "N_h = 3.3: rounded to N_h = 3 holes" in out.err
+
+
+def test_progress_goes_to_stderr(capsys):
+    from jaxnickel.sweep import sweep
+    from jaxnickel.triplon import K_B, critical_temperatures, gap_vs_temperature, make_params
+
+    sweep(lambda x: {"y": jnp.sin(x)}, {"x": np.linspace(0.0, 1.0, 5)}, progress=True)
+    err = capsys.readouterr()
+    assert "compiling the sweep program" in err.err and "sweep <lambda>" in err.err and "5/5" in err.err
+    assert err.out == ""
+    p = make_params(lam=0.5, grid=32)
+    gap_vs_temperature(p, K_B * np.array([10.0, 50.0, 100.0]), 32, channel="s", progress=True)
+    err = capsys.readouterr().err
+    assert "Delta(T) ladder" in err and "3/3" in err
+    critical_temperatures(p, 32, progress=True)
+    err = capsys.readouterr().err
+    assert "T_c search" in err and "done in" in err
+
+
+def test_positive_only_maps_get_a_sequential_colour_map():
+    from jaxnickel.plotting import DIVERGING_CMAP, SEQUENTIAL_CMAP, plot_crossover_map
+
+    x, y = np.linspace(0, 1, 4), np.linspace(0, 1, 3)
+    pos = plot_crossover_map(x, y, np.outer(y, x) + 0.1, zlabel="O_BEC")
+    signed = plot_crossover_map(x, y, np.outer(y, x) - 0.5, zlabel="(N_sc - 2 N_cc)/N_h")
+    assert pos.axes[0].collections[0].get_cmap().name == SEQUENTIAL_CMAP
+    assert pos.axes[0].collections[0].norm.vmin == 0.0
+    assert signed.axes[0].collections[0].get_cmap().name == DIVERGING_CMAP
+    assert signed.axes[0].collections[0].norm.vmin == -signed.axes[0].collections[0].norm.vmax

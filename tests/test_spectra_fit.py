@@ -51,7 +51,7 @@ def single_fit(series):
 
 def test_recovers_parameters_from_30_percent_away(single_fit):
     r = single_fit
-    assert r.converged and not r.degenerate and r.message == "ok"
+    assert r.converged and not r.degenerate and (r.result, r.message) == ("successful", "successful")
     for name, true in (("lambda", 0.21), ("gamma", 0.5), ("tunnel_ratio", 1.2), ("scale", 1.0)):
         assert abs(r.parameters[name] - true) < 4 * r.uncertainties[name], (name, r.parameters[name])
     # sigma given in the data: raw uncertainties, chi2/dof ~ 1 for the right model

@@ -16,6 +16,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, Bool, Float, Int
 
 from ..lattice import high_symmetry_points, lattice_from_dict, pair_basis
 from ..results import RESULTS, classify, describe
@@ -73,6 +74,8 @@ class MixDSolution(eqx.Module):
       ``binding_energy_continuum`` over continuous k; ``delta_at_kmin`` is
       ``Delta`` at ``k* = argmin E_k`` (Fig. 5); ``k_min`` is k*.
     * ``delta_high_symmetry``: Delta at ``(0, pi)`` in 1D, at ``(G, X, M)`` in 2D.
+    * Shapes (jaxtyping): ``N`` k points of the lattice, ``d`` its dimension;
+      ``*batch`` is empty for one solve and the scan's shape for a vmapped one.
     * ``converged`` / ``iterations`` / ``residual`` of the method used; ``result``:
       its code in :class:`jaxnickel.RESULTS` (``converged == (result == 0)``);
       ``stationarity``: max-norm of the autodiff gradient of the Lagrangian
@@ -83,37 +86,37 @@ class MixDSolution(eqx.Module):
     params: MixDParams
     lattice: object = eqx.field(static=True)
     method: str = eqx.field(static=True)
-    k: jax.Array
-    theta: jax.Array
-    delta: jax.Array
-    xi: jax.Array
-    E: jax.Array
-    u: jax.Array
-    v: jax.Array
-    moments: jax.Array
-    energy: jax.Array
-    energy_minus_background: jax.Array
-    N_sc: jax.Array
-    N_cc: jax.Array
-    sc_minus_2cc_fraction: jax.Array
-    beta: jax.Array
-    mu: jax.Array
-    order_bec: jax.Array
-    order_bcs: jax.Array
-    order_bcs_continuum: jax.Array
-    binding_energy: jax.Array
-    binding_energy_continuum: jax.Array
-    delta_at_kmin: jax.Array
-    delta_at_kmin_continuum: jax.Array
-    k_min: jax.Array
-    k_min_continuum: jax.Array
-    delta_high_symmetry: jax.Array
-    converged: jax.Array
-    result: jax.Array
-    iterations: jax.Array
-    residual: jax.Array
-    stationarity: jax.Array
-    hole_number_error: jax.Array
+    k: Float[Array, "*batch d N"]
+    theta: Float[Array, "*batch N"]
+    delta: Float[Array, "*batch N"]
+    xi: Float[Array, "*batch N"]
+    E: Float[Array, "*batch N"]
+    u: Float[Array, "*batch N"]
+    v: Float[Array, "*batch N"]
+    moments: Float[Array, "*batch n_moments"]
+    energy: Float[Array, "*batch"]
+    energy_minus_background: Float[Array, "*batch"]
+    N_sc: Float[Array, "*batch"]
+    N_cc: Float[Array, "*batch"]
+    sc_minus_2cc_fraction: Float[Array, "*batch"]
+    beta: Float[Array, "*batch"]
+    mu: Float[Array, "*batch"]
+    order_bec: Float[Array, "*batch"]
+    order_bcs: Float[Array, "*batch"]
+    order_bcs_continuum: Float[Array, "*batch"]
+    binding_energy: Float[Array, "*batch"]
+    binding_energy_continuum: Float[Array, "*batch"]
+    delta_at_kmin: Float[Array, "*batch"]
+    delta_at_kmin_continuum: Float[Array, "*batch"]
+    k_min: Float[Array, "*batch d"]
+    k_min_continuum: Float[Array, "*batch d"]
+    delta_high_symmetry: Float[Array, "*batch n_sym"]
+    converged: Bool[Array, "*batch"]
+    result: Int[Array, "*batch"]
+    iterations: Int[Array, "*batch"]
+    residual: Float[Array, "*batch"]
+    stationarity: Float[Array, "*batch"]
+    hole_number_error: Float[Array, "*batch"]
 
     # ------------------------------------------------------------ helpers
     @property
@@ -149,6 +152,11 @@ class MixDSolution(eqx.Module):
         out["doping"] = float(self.params.n_holes) / self.n_sites
         out["result"] = RESULTS(out["result"]).name
         out["message"] = describe(self.result)
+        out["units"] = {
+            "energies": "units of the couplings t, J, V (paper 000: V = 1)",
+            "k_min": "rad (lattice constant 1)",
+            "N_sc, N_cc, n_holes": "numbers of particles on the whole lattice",
+        }
         return out
 
     def to_xarray(self):

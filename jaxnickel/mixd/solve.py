@@ -25,6 +25,7 @@ from __future__ import annotations
 import equinox as eqx
 import jax.numpy as jnp
 
+from ..lattice import Lattice
 from ..results import raise_or_warn
 from ..solvers import require_x64
 from ..solvers.dtype import require_float64_params
@@ -59,7 +60,7 @@ def _init_vector(init, lattice):
 
 def solve_jax(
     params: MixDParams,
-    lattice,
+    lattice: Lattice,
     method: str = "fixed-point",
     *,
     init=None,
@@ -67,7 +68,7 @@ def solve_jax(
     seeds=DEFAULT_SEED_FRACTIONS,
     max_steps: int | None = None,
     adjoint: str = "implicit",
-):
+) -> MixDSolution:
     """Pure core of :func:`solve` (no validation, no warnings); jit/vmap/grad-able.
 
     Derivatives of the fixed-point solution use the implicit function theorem
@@ -130,7 +131,7 @@ _solve_jit = eqx.filter_jit(solve_jax)
 
 def solve(
     params: MixDParams,
-    lattice,
+    lattice: Lattice,
     method: str = "fixed-point",
     *,
     init=None,

@@ -89,6 +89,8 @@ def minimize_constrained(
         max-norm; callers pass a scaled norm where components differ in scale).
     ctol : threshold for ``|constraint(x)|``.
 
+    Notes
+    -----
     ``converged`` is computed from the final gradient norm and constraint
     violation, recomputed after the loop, not from iteration counters.
     """

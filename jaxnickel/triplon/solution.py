@@ -21,6 +21,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, Bool, Float, Int
 
 from ..results import RESULTS, classify, describe
 from .bands import _fermi_surface_jit, dispersion, form_factors
@@ -36,6 +37,16 @@ __all__ = [
     "N_THETA",
     "FILE_FORMAT",
 ]
+
+#: units of :meth:`TriplonSolution.summary`: every key whose unit could be mistaken carries it as a
+#: suffix (``_eV``, ``_meV``, ``_per_eV``, ``_deg``; the CLI adds ``_kelvin``); band and coupling
+#: energies are in eV as on input, gaps and free energies in meV.  ``params`` (the input record,
+#: ``TriplonParams.to_dict``, read back by ``from_dict``) keeps its field names: eV, ``T_kelvin`` in K.
+SUMMARY_UNITS = {
+    "params": "eV (V, omega, T, bands); T_kelvin: K; kappa_a, kappa_b dimensionless",
+    "n_alpha, n_beta, n_c": "electrons per Ni",
+    "lambda, gap_ratio, lambda_s_linearized, lambda_d_linearized": "dimensionless",
+}
 
 #: points of the Fermi-surface angle grid on [0, pi/2] (a quadrant holds everything by C4v)
 N_THETA = 91
@@ -68,6 +79,8 @@ class TriplonSolution(eqx.Module):
     * ``free_energy``: condensation free energy ``f - f_normal`` per unit cell (eV).
     * ``lambda_s``, ``lambda_d``: leading eigenvalues of the linearised kernel at T
       (> 1: the normal state is unstable in that channel).
+    * Shapes (jaxtyping): ``N = grid**2`` k points, ``n_theta = N_THETA`` Fermi-surface
+      angles; ``*batch`` is empty for one solve and the scan's shape for a vmapped one.
     * ``converged`` / ``iterations`` / ``residual`` (``max |Delta - RHS of Eq. 14|``, eV);
       ``result``: the code in :class:`jaxnickel.RESULTS` (``converged == (result == 0)``).
     """
@@ -75,37 +88,37 @@ class TriplonSolution(eqx.Module):
     params: TriplonParams
     grid: int = eqx.field(static=True)
     method: str = eqx.field(static=True)
-    channel: jax.Array
-    coefficients: jax.Array
-    coefficients_imag: jax.Array
-    delta_alpha: jax.Array
-    delta_beta: jax.Array
-    delta_alpha_imag: jax.Array
-    delta_beta_imag: jax.Array
-    theta: jax.Array
-    delta_alpha_fs: jax.Array
-    delta_beta_fs: jax.Array
-    delta_alpha_fs_imag: jax.Array
-    delta_beta_fs_imag: jax.Array
-    kx_alpha_fs: jax.Array
-    ky_alpha_fs: jax.Array
-    kx_beta_fs: jax.Array
-    ky_beta_fs: jax.Array
-    free_energy: jax.Array
-    lambda_s: jax.Array
-    lambda_d: jax.Array
-    converged: jax.Array
-    result: jax.Array
-    iterations: jax.Array
-    residual: jax.Array
-    time_reversal_broken: jax.Array
-    s_amplitude: jax.Array
-    d_amplitude: jax.Array
-    relative_phase: jax.Array
-    hessian_min: jax.Array
-    hessian_min_real: jax.Array
-    hessian_min_imag: jax.Array
-    stable: jax.Array
+    channel: Int[Array, "*batch"]
+    coefficients: Float[Array, "*batch 6"]
+    coefficients_imag: Float[Array, "*batch 6"]
+    delta_alpha: Float[Array, "*batch N"]
+    delta_beta: Float[Array, "*batch N"]
+    delta_alpha_imag: Float[Array, "*batch N"]
+    delta_beta_imag: Float[Array, "*batch N"]
+    theta: Float[Array, "*batch n_theta"]
+    delta_alpha_fs: Float[Array, "*batch n_theta"]
+    delta_beta_fs: Float[Array, "*batch n_theta"]
+    delta_alpha_fs_imag: Float[Array, "*batch n_theta"]
+    delta_beta_fs_imag: Float[Array, "*batch n_theta"]
+    kx_alpha_fs: Float[Array, "*batch n_theta"]
+    ky_alpha_fs: Float[Array, "*batch n_theta"]
+    kx_beta_fs: Float[Array, "*batch n_theta"]
+    ky_beta_fs: Float[Array, "*batch n_theta"]
+    free_energy: Float[Array, "*batch"]
+    lambda_s: Float[Array, "*batch"]
+    lambda_d: Float[Array, "*batch"]
+    converged: Bool[Array, "*batch"]
+    result: Int[Array, "*batch"]
+    iterations: Int[Array, "*batch"]
+    residual: Float[Array, "*batch"]
+    time_reversal_broken: Bool[Array, "*batch"]
+    s_amplitude: Float[Array, "*batch"]
+    d_amplitude: Float[Array, "*batch"]
+    relative_phase: Float[Array, "*batch"]
+    hessian_min: Float[Array, "*batch"]
+    hessian_min_real: Float[Array, "*batch"]
+    hessian_min_imag: Float[Array, "*batch"]
+    stable: Bool[Array, "*batch"]
 
     @property
     def complex_coefficients(self) -> jax.Array:
@@ -153,13 +166,13 @@ class TriplonSolution(eqx.Module):
             ext[f"abs_delta_{b}_max"] = float(a[ok].max()) if ok.any() else float("nan")
             ext[f"abs_delta_{b}_min"] = float(a[ok].min()) if ok.any() else float("nan")
         out = {
-            "mu": float(bp.mu),
+            "mu_eV": float(bp.mu),
             "n_alpha": float(n_a),
             "n_beta": float(n_b),
             "n_c": float(n_a + n_b),
-            **dos.to_dict(),
+            **{f"{k}_per_eV": v for k, v in dos.to_dict().items()},
             "lambda": float(self.params.V * np.sqrt(float(dos.N_alpha) * float(dos.N_beta))),
-            "V": float(self.params.V),
+            "V_eV": float(self.params.V),
             "channel": CHANNEL_NAMES[int(self.channel)],
         }
         for key, val in ext.items():
@@ -172,11 +185,10 @@ class TriplonSolution(eqx.Module):
         out["s_amplitude_meV"] = 1e3 * float(self.s_amplitude)
         out["d_amplitude_meV"] = 1e3 * float(self.d_amplitude)
         out["relative_phase_deg"] = float(np.degrees(float(self.relative_phase)))
-        out["hessian_min"] = float(self.hessian_min)
-        out["hessian_min_real"] = float(self.hessian_min_real)
-        out["hessian_min_imag"] = float(self.hessian_min_imag)
+        out["hessian_min_per_eV"] = float(self.hessian_min)
+        out["hessian_min_real_per_eV"] = float(self.hessian_min_real)
+        out["hessian_min_imag_per_eV"] = float(self.hessian_min_imag)
         out["stable"] = bool(self.stable)
-        out["free_energy"] = float(self.free_energy)
         out["free_energy_meV"] = 1e3 * float(self.free_energy)
         out["lambda_s_linearized"] = float(self.lambda_s)
         out["lambda_d_linearized"] = float(self.lambda_d)
@@ -184,10 +196,11 @@ class TriplonSolution(eqx.Module):
         out["result"] = RESULTS(int(self.result)).name
         out["message"] = describe(self.result)
         out["iterations"] = int(self.iterations)
-        out["residual"] = float(self.residual)
+        out["residual_eV"] = float(self.residual)
         out["method"] = self.method
         out["grid"] = self.grid
         out["params"] = self.params.to_dict()
+        out["units"] = SUMMARY_UNITS
         return out
 
     def to_xarray(self):

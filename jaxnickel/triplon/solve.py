@@ -27,6 +27,8 @@ Both methods report ``residual = max_k |Delta - RHS of (14)|`` (eV) on the grid.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -51,6 +53,9 @@ from .pairing import (
 )
 from .params import TriplonParams, validate_params
 from .stability import stability
+
+if TYPE_CHECKING:
+    from .solution import TriplonSolution
 
 __all__ = ["solve", "solve_jax", "gap_vs_temperature", "METHODS", "CHANNELS", "CHANNEL_NAMES", "ConvergenceWarning"]
 
@@ -250,7 +255,7 @@ def solve_jax(
     max_steps: int | None = None,
     adjoint: str = "implicit",
     complex_search: bool = True,
-):
+) -> TriplonSolution:
     """Pure core of :func:`solve` (no validation or warnings); jit/vmap/grad-able.
 
     Derivatives of the fixed-point solution with respect to any parameter use the
@@ -391,9 +396,19 @@ def solve_jax(
 _solve_jit = eqx.filter_jit(solve_jax)
 
 
-def _ladder(p: TriplonParams, grid: int, temperatures, method: str, channel: str, tol: float):
+_LADDER_PROGRESS = {"update": None}
+
+
+def _ladder_step_done(T):
+    if _LADDER_PROGRESS["update"] is not None:
+        _LADDER_PROGRESS["update"](T)
+
+
+def _ladder(p: TriplonParams, grid: int, temperatures, method: str, channel: str, tol: float, progress: bool = False):
     def step(carry, T):
         sol = solve_jax(p.replace(T=T), grid, method, channel=channel, init=carry, tol=tol)
+        if progress:  # host callback: advances the bar without leaving the compiled scan
+            jax.debug.callback(_ladder_step_done, T)
         return sol.complex_coefficients, sol
 
     first = solve_jax(p.replace(T=temperatures[0]), grid, method, channel=channel, tol=tol)
@@ -412,14 +427,16 @@ def gap_vs_temperature(
     *,
     channel: str = "auto",
     tol: float = 1e-11,
-):
+    progress: bool = False,
+) -> TriplonSolution:
     """``Delta(T)`` along a temperature ladder (eV), one compiled ``lax.scan`` with warm starts.
 
     Each temperature starts from the previous solution (the first one from the
     seeds), so the ladder follows one branch; where that solution is the normal
     state the next temperature is seeded afresh.  Returns a batched
     :class:`~jaxnickel.triplon.solution.TriplonSolution` (leading axis = temperature);
-    check ``channel`` along the ladder to see a change of branch.
+    check ``channel`` along the ladder to see a change of branch.  ``progress``: a tqdm
+    bar on stderr, one step per temperature (:mod:`jaxnickel.progress`).
     """
     require_x64()
     validate_params(params, grid)
@@ -433,7 +450,16 @@ def gap_vs_temperature(
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {', '.join(CHANNELS)}, got {channel!r}")
-    return _ladder_jit(params, grid, T, method, channel, tol)
+    from ..progress import bar, callback_updater, compiling
+
+    compiling(("ladder", grid, method, channel, T.shape), f"the temperature ladder ({T.size} steps)", enabled=progress)
+    with bar(T.size, "Delta(T) ladder", enabled=progress, unit="T") as pbar:
+        _LADDER_PROGRESS["update"] = callback_updater(pbar, postfix="T={:.4g} eV") if progress else None
+        try:
+            out = jax.block_until_ready(_ladder_jit(params, grid, T, method, channel, tol, progress))
+        finally:
+            _LADDER_PROGRESS["update"] = None
+    return out
 
 
 def solve(
@@ -448,7 +474,7 @@ def solve(
     warn: bool = True,
     complex_search: bool = True,
     throw: bool = False,
-):
+) -> TriplonSolution:
     """Mean-field state of the two-band model on an ``grid x grid`` k-mesh.
 
     ``method``: ``"gradient"`` (optax minimisation of the free energy) or

@@ -75,13 +75,21 @@ def critical_temperatures_jax(p: TriplonParams, grid: int = 512) -> TcResult:
 _tc_jit = eqx.filter_jit(critical_temperatures_jax)
 
 
-def critical_temperatures(p: TriplonParams, grid: int = 512) -> TcResult:
+def critical_temperatures(p: TriplonParams, grid: int = 512, *, progress: bool = False) -> TcResult:
     """``T_c`` of the s+- and d channels from the linearised Eq. (14) on a ``grid x grid`` mesh.
 
     On a finite grid the linearised kernel stays finite as T -> 0, so a weak
     coupling can have no instability above ``T_MIN``: ``tc = 0`` then.  The
-    temperature in ``p.T`` is ignored.
+    temperature in ``p.T`` is ignored.  ``progress``: "compiling ..." and timing lines
+    on stderr (:mod:`jaxnickel.progress`).
     """
+    from ..progress import compiling, stage
+    from ..solvers.dtype import require_float64_params
+
     require_x64()
     validate_params(p, grid)
-    return _tc_jit(p, grid)
+    require_float64_params(p, "params (TriplonParams)")
+    compiling(("tc", grid), f"the T_c search on a {grid}x{grid} grid", enabled=progress)
+    with stage(f"T_c search (s+- and d, bisection in log T, {grid}x{grid} grid)", enabled=progress):
+        out = jax.block_until_ready(_tc_jit(p, grid))
+    return out
