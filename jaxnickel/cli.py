@@ -33,6 +33,7 @@ import warnings
 EXIT_BAD_INPUT = 2
 EXIT_NOT_CONVERGED = 1
 EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 class _UsageError(Exception):
@@ -105,6 +106,20 @@ def _add_triplon_model_flags(tr, *, grid: int, channel_flag: str = "--channel", 
 
 def _add_quiet(sp) -> None:
     sp.add_argument("--quiet", action="store_true", help="no progress output on stderr")
+    sp.add_argument(
+        "--allow-large",
+        action="store_true",
+        help="skip the memory estimate that refuses runs too large for this machine (jaxnickel.resources)",
+    )
+
+
+def _check_size(a, model: str, method: str, n_k: int, flag: str, largest: str, dim: int = 2, batch: int = 1) -> None:
+    """Refuse (exit 2) a run whose estimated memory exceeds what is available, unless --allow-large."""
+    if getattr(a, "allow_large", False):
+        return
+    from .resources import check_memory
+
+    check_memory(model, method, n_k, flag=flag, largest=largest, dim=dim, batch=batch)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -298,6 +313,8 @@ def _cmd_mixd(a) -> int:
             raise ValueError("--Lx/--Ly apply to --lattice square only; use --L for a ladder")
         lat = make_lattice("ladder", L=30 if a.L is None else a.L)
     else:
+        if a.L is not None and (a.Lx is not None or a.Ly is not None):
+            raise ValueError("--L sets both sides of the square lattice: give --L or --Lx/--Ly, not both")
         L = 16 if (a.L is None and a.Lx is None) else a.L
         lat = make_lattice("square", L=L, Lx=a.Lx, Ly=a.Ly)
     if a.doping is not None:
@@ -318,6 +335,8 @@ def _cmd_mixd(a) -> int:
         n_holes = 8.0 if a.holes is None else a.holes
     _check_output(a.plot, "--plot", (".png", ".pdf", ".svg"))
     _check_output(a.save, "--save", (".npz",))
+    size_flag = f"--L {a.L}" if a.L is not None else (f"--Lx {lat.Lx} --Ly {lat.Ly}" if lat.dim == 2 else "--L 30")
+    _check_size(a, "mixd", a.method, lat.n_sites, size_flag, "square lattice" if lat.dim == 2 else "ladder", lat.dim)
     _enable_x64()
     from .mixd import MixDParams, solve
 
@@ -327,12 +346,12 @@ def _cmd_mixd(a) -> int:
     compiling(None, f"and solving the MixD {a.method} problem on {lat.name}", enabled=not a.quiet)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        sol = solve(params, lat, a.method, max_steps=a.max_steps, warn=False)
+        sol = solve(params, lat, a.method, max_steps=a.max_steps, warn=False, check_resources=False)
     for w in caught:
         print(f"jaxnickel: warning: {w.message}", file=sys.stderr)
     d = _json_safe(sol.summary())
     if a.json:
-        print(json.dumps(d))
+        _print_json(d)
     else:
         _print_summary(d)
     if a.plot:
@@ -358,12 +377,17 @@ def _exit_for(d: dict, what: str, detail: str = "") -> int:
     return EXIT_NOT_CONVERGED
 
 
+def _print_json(d) -> None:
+    """One JSON object on stdout; NaN and inf become null (never the invalid bare ``NaN``)."""
+    print(json.dumps(_json_safe(d), allow_nan=False))
+
+
 def _json_safe(x):
     if isinstance(x, float) and not math.isfinite(x):
         return None
     if isinstance(x, dict):
         return {k: _json_safe(v) for k, v in x.items()}
-    if isinstance(x, list):
+    if isinstance(x, list | tuple):
         return [_json_safe(v) for v in x]
     return x
 
@@ -372,6 +396,7 @@ def _check_triplon_flags(a) -> None:
     """Range checks of the shared model flags (before any computation)."""
     if a.grid < 8:
         raise ValueError(f"--grid must be an integer >= 8, got {a.grid}")
+    _check_size(a, "triplon", getattr(a, "method", "fixed-point"), a.grid * a.grid, f"--grid {a.grid}", "k-grid")
     if getattr(a, "T", None) is not None and a.T < 0:
         raise ValueError(f"--T must be >= 0 (kelvin), got {a.T}")
     if a.omega <= 0:
@@ -405,6 +430,7 @@ def _triplon_params(a):
         bands=bands,
         grid=a.grid,
         cutoff=a.cutoff,
+        check_resources=False,  # checked with the flag's name by _check_triplon_flags
     )
 
 
@@ -436,7 +462,7 @@ def _cmd_triplon(a) -> int:
     from .triplon import K_B, critical_temperatures, solve
 
     compiling(None, f"and solving the triplon {a.method} problem on a {a.grid}x{a.grid} grid", enabled=not a.quiet)
-    sol = solve(p, a.grid, a.method, channel=a.pairing, max_steps=a.max_steps, warn=False)
+    sol = solve(p, a.grid, a.method, channel=a.pairing, max_steps=a.max_steps, warn=False, check_resources=False)
     d = sol.summary()
     d["T_kelvin"] = a.T
     if a.tc:
@@ -450,7 +476,7 @@ def _cmd_triplon(a) -> int:
             d["two_delta_alpha_max_over_kTc"] = 2e-3 * dmax / (K_B * tc["tc"])
     d = _json_safe(d)
     if a.json:
-        print(json.dumps(d))
+        _print_json(d)
     else:
         print(f"triplon s+- model on a {a.grid}x{a.grid} grid ({a.method}), T = {a.T:g} K")
         print(
@@ -518,6 +544,8 @@ def _cmd_fit(a) -> int:
     start = _name_values(a.start, "--start")
     _check_output(a.out, "--out", (".json",))
     _check_output(a.plot, "--plot", (".png", ".pdf", ".svg"))
+    # forward-mode Jacobian: one tangent per free parameter next to the primal solve
+    _check_size(a, "triplon", "fixed-point", a.grid * a.grid, f"--grid {a.grid}", "k-grid", batch=len(free) + 1)
     from .data import load_bundled, load_gap_data
 
     if a.data == "bundled":
@@ -541,6 +569,7 @@ def _cmd_fit(a) -> int:
             max_steps=a.max_steps,
             cutoff=a.cutoff,
             progress=not a.quiet,
+            check_resources=False,
         )
     for w in caught:
         print(f"jaxnickel: warning: {str(w.message).splitlines()[0]}", file=sys.stderr)
@@ -548,7 +577,7 @@ def _cmd_fit(a) -> int:
     if a.out:
         r.save(a.out)
     if a.json:
-        print(json.dumps(d))
+        _print_json(d)
     else:
         print(f"fit of the triplon model to {data.n} rows ({r.n_data} used), grid {a.grid}, {a.starts} start(s)")
         for k, v in r.parameters.items():
@@ -635,7 +664,7 @@ def _cmd_spectrum(a) -> int:
         body = SpectrumSet((Spectrum(spec.bias_mV, spec.conductance, None, a.T),)).to_csv()
         _atomic_write(a.out, header + body)
     if a.json:
-        print(json.dumps(d))
+        _print_json(d)
     else:
         print(
             f"tunnelling spectrum of the {d['channel']} state, T = {a.T:g} K, gamma = {a.gamma:g} meV, r = {a.tunnel_ratio:g}"
@@ -660,14 +689,9 @@ def _cmd_spectrum(a) -> int:
 
 def _atomic_write(path: str, text: str) -> None:
     """Write ``text`` to a temporary file beside ``path`` and rename it into place."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    from .provenance import atomic_write_text
+
+    atomic_write_text(path, text)
 
 
 def _cmd_fit_spectrum(a) -> int:
@@ -689,6 +713,7 @@ def _cmd_fit_spectrum(a) -> int:
     start = _name_values(a.start, "--start")
     _check_output(a.out, "--out", (".json",))
     _check_output(a.plot, "--plot", (".png", ".pdf", ".svg"))
+    _check_size(a, "triplon", "fixed-point", a.grid * a.grid, f"--grid {a.grid}", "k-grid", batch=len(free) + 1)
     if not os.path.exists(a.data):
         raise ValueError(f"data file not found: {a.data}")
     from .spectra.io import DEFAULT_CHANNEL, load_spectra
@@ -718,14 +743,15 @@ def _cmd_fit_spectrum(a) -> int:
             starts=a.starts,
             max_steps=a.max_steps,
             progress=not a.quiet,
+            check_resources=False,
         )
     for w in caught:
         print(f"jaxnickel: warning: {str(w.message).splitlines()[0]}", file=sys.stderr)
     d = r.to_dict()
     if a.out:
-        _atomic_write(a.out, json.dumps(d, indent=2))
+        _atomic_write(a.out, json.dumps(_json_safe(d), indent=2, allow_nan=False))
     if a.json:
-        print(json.dumps(d))
+        _print_json(d)
     else:
         temps = ", ".join(f"{s['T_K']:g}" for s in r.spectra)
         print(
@@ -792,14 +818,14 @@ def _cmd_load(a) -> int:
         from .mixd import load_solution
 
         d = _json_safe(load_solution(a.file).summary())
-        print(json.dumps(d)) if a.json else _print_summary(d)
+        _print_json(d) if a.json else _print_summary(d)
         return 0
     if kind == "triplon":
         from .triplon.solution import load_solution
 
         d = _json_safe(load_solution(a.file).summary())
         if a.json:
-            print(json.dumps(d))
+            _print_json(d)
         else:
             print(
                 f"triplon solution ({d['method']}, grid {d['grid']}): state {d['channel']}, F {d['free_energy_meV']:.6g} meV"
@@ -821,7 +847,7 @@ def _cmd_load(a) -> int:
             "attrs": ds.attrs,
         }
         if a.json:
-            print(json.dumps(_json_safe(json.loads(json.dumps(d, default=str)))))
+            _print_json(json.loads(json.dumps(d, default=str)))
         else:
             print(f"sweep {ds.attrs.get('function', '')}: {', '.join(f'{k}={v}' for k, v in d['dims'].items())}")
             print(f"  fields: {', '.join(d['fields'])}")
@@ -840,7 +866,7 @@ def _cmd_load(a) -> int:
     if not isinstance(d, dict) or "parameters" not in d or "chi2" not in d:
         raise ValueError(f"{a.file}: a JSON file, but not a jaxnickel fit result (no parameters / chi2)")
     if a.json:
-        print(json.dumps(d))
+        _print_json(d)
     else:
         what = "spectrum fit" if "spectra" in d else "gap fit"
         print(f"{what}: chi2 = {d['chi2']} for dof = {d.get('dof')}; result {d.get('result', 'unknown')}")
@@ -910,7 +936,7 @@ def _cmd_exact(a) -> int:
     else:
         d = ground_state(model, a.holes, **kw).summary()
     if a.json:
-        print(json.dumps(d))
+        _print_json(d)
     else:
         _print_exact(d, "exact diagonalisation")
     return 0
@@ -927,6 +953,8 @@ def _cmd_dmrg(a) -> int:
         raise ValueError(f"--chi must be comma-separated integers, got {a.chi!r}") from None
     if not chis or min(chis) < 1:
         raise ValueError(f"--chi must be bond dimensions >= 1, got {a.chi!r}")
+    if a.max_sweeps < 1:
+        raise ValueError(f"--max-sweeps must be an integer >= 1, got {a.max_sweeps}")
     if a.regenerate:
         from .exact import reference
 
@@ -949,7 +977,7 @@ def _cmd_dmrg(a) -> int:
     else:
         d = dmrg.run_dmrg(model, a.holes, chis=chis, max_sweeps=a.max_sweeps).summary()
     if a.json:
-        print(json.dumps(d))
+        _print_json(d)
     else:
         _print_exact(d, "DMRG")
         for s in d["stages"]:
@@ -976,6 +1004,9 @@ def main(argv=None) -> int:
             "dmrg": _cmd_dmrg,
         }[a.command]
         return cmd(a)
+    except KeyboardInterrupt:  # Ctrl-C: one line, no traceback (outputs are written atomically)
+        print("jaxnickel: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except _UsageError as e:
         print(f"jaxnickel: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT

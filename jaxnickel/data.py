@@ -306,6 +306,8 @@ def _error(path, line: int, column: str, msg: str) -> ValueError:
 def _parse_number(path, line, column, text):
     if text == "":
         raise _error(path, line, column, "missing value")
+    if "_" in text:  # Python's float() reads "1_9" as 19: a typo must not become a number
+        raise _error(path, line, column, f"not a number: {text!r} (underscores are not allowed)")
     try:
         value = float(text)
     except ValueError:
@@ -348,6 +350,7 @@ def _parse_text(text: str, path) -> GapData:
     header = None
     header_line = None
     records = []
+    first_line: dict = {}
     for lineno, raw in enumerate(text.splitlines(), start=1):
         stripped = raw.strip()
         if not stripped or stripped.startswith("#"):
@@ -376,7 +379,17 @@ def _parse_text(text: str, path) -> GapData:
             # name the first column that is missing, or the last one when there are extra fields
             column = header[len(fields)] if len(fields) < len(header) else header[-1]
             raise _error(path, lineno, column, f"expected {len(header)} fields ({','.join(header)}), got {len(fields)}")
-        records.append(_parse_row(path, lineno, dict(zip(header, fields, strict=True))))
+        rec = _parse_row(path, lineno, dict(zip(header, fields, strict=True)))
+        key = tuple("nan" if isinstance(v, float) and math.isnan(v) else v for v in rec[:5]) + (rec[5],)
+        if key in first_line:  # the same measurement twice would count twice in chi^2
+            raise _error(
+                path,
+                lineno,
+                "(row)",
+                f"duplicate of line {first_line[key]} (same sheet, angle, gap, uncertainty, T, source)",
+            )
+        first_line[key] = lineno
+        records.append(rec)
     if header is None:
         raise _error(path, 1 if header_line is None else header_line, "sheet", "no header line (file is empty)")
     if not records:

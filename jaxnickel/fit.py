@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .provenance import clean_json, provenance
+from .provenance import atomic_write_text, clean_json, provenance
 from .results import RESULTS, describe, raise_or_warn
 from .solvers import require_x64
 from .solvers.least_squares import (
@@ -233,11 +233,7 @@ class FitResult:
 
     def save(self, path) -> Path:
         """Write :meth:`to_dict` as JSON (to a temporary file renamed into place)."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2))
-        tmp.replace(path)
-        return path
+        return atomic_write_text(path, json.dumps(self.to_dict(), indent=2))
 
 
 def grid_bias_note(grid: int, what: str) -> str | None:
@@ -270,6 +266,7 @@ def fit_gaps(
     cutoff: str = "sharp",
     progress: bool = False,
     throw: bool = False,
+    check_resources: bool = True,
 ) -> FitResult:
     """Weighted least-squares fit of the triplon model to gap data.
 
@@ -313,6 +310,10 @@ def fit_gaps(
         raise ValueError(f"grid must be an integer >= 8, got {grid!r}")
     if not isinstance(starts, int) or starts < 1:
         raise ValueError(f"starts must be a positive integer, got {starts!r}")
+    if check_resources:  # the primal solve and one forward-mode tangent per free parameter
+        from .resources import check_memory
+
+        check_memory("triplon", "fixed-point", grid * grid, flag=f"grid={grid}", largest="k-grid", batch=len(free) + 1)
     if cutoff not in CUTOFFS:
         raise ValueError(f"cutoff must be one of {', '.join(CUTOFFS)}, got {cutoff!r}")
     sheet = np.asarray(data.sheet)

@@ -89,3 +89,49 @@ def flat_attrs(d: dict, prefix: str = "") -> dict:
         else:
             out[key] = v
     return out
+
+
+def atomic_savez(path, meta: dict, arrays: dict):
+    """Write ``arrays`` and the JSON ``meta`` (entry ``__meta__``) to an ``.npz`` file, atomically.
+
+    The archive is written beside ``path`` and renamed into place, so a failed write (a
+    full disk, an interrupt) never leaves a broken file where a good one stood.
+    """
+    import json
+
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, __meta__=np.asarray(json.dumps(meta)), **arrays)
+        tmp.replace(path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def read_npz_meta(data, path, expected_format: str, what: str) -> dict:
+    """The ``__meta__`` dict of an open ``.npz`` archive, checked to be of ``expected_format``."""
+    import json
+
+    if "__meta__" not in data:
+        raise ValueError(f"{path}: not a jaxnickel {what} file (no __meta__ entry)")
+    meta = json.loads(str(data["__meta__"]))
+    if meta.get("format") != expected_format:
+        raise ValueError(f"{path}: unsupported format {meta.get('format')!r}, expected {expected_format!r}")
+    return meta
+
+
+def atomic_write_text(path, text: str):
+    """Write ``text`` (UTF-8) beside ``path`` and rename it into place (never a half-written file)."""
+    path = Path(path)
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        tmp.replace(path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path

@@ -390,11 +390,9 @@ def load(path):
 
 def _load_npz(path):
     with np.load(path, allow_pickle=False) as f:
-        if "__meta__" not in f:
-            raise ValueError(f"{path}: not a jaxnickel sweep file (no __meta__ entry)")
-        meta = json.loads(str(f["__meta__"]))
-        if meta.get("format") != LEGACY_FORMAT:
-            raise ValueError(f"{path}: unsupported format {meta.get('format')!r}, expected {LEGACY_FORMAT!r}")
+        from .provenance import read_npz_meta
+
+        meta = read_npz_meta(f, path, LEGACY_FORMAT, "sweep")
         coords = {k: np.asarray(f[f"coords/{k}"]) for k in meta["coords"]}
         data = {k: np.asarray(f[f"data/{k}"]) for k in meta["data"]}
     attrs = dict(meta["attrs"])
@@ -681,6 +679,7 @@ def sweep(
     batching: str = "vmap",
     attrs: Mapping | None = None,
     warn: bool = True,
+    throw: bool = False,
 ) -> xr.Dataset:
     """Evaluate ``fn(**point, **fixed)`` over ``grid`` as one compiled, chunked program.
 
@@ -688,7 +687,8 @@ def sweep(
     traced scalars returning a pytree of arrays; with ``warm_start`` it must also take
     ``init`` (``None`` at the first point of each line, the previous point's full output
     after that).  Returns an :class:`xarray.Dataset`; warns with
-    :class:`SweepConvergenceWarning` when a ``converged`` field has failures (``warn``).
+    :class:`SweepConvergenceWarning` when a ``converged`` field has failures (``warn``),
+    or raises :class:`jaxnickel.SolveError` with the first failures (``throw=True``).
     """
     t_start = time.perf_counter()
     if not callable(fn):
@@ -911,6 +911,14 @@ def sweep(
     res = _dataset(dims, coords, data, meta)
     if n_bad:
         res.attrs["failures"] = failures(res)[:50]
+        if throw:
+            from .results import RESULTS, SolveError
+
+            first = res.attrs["failures"][0]
+            code = RESULTS[first["result"]] if "result" in first else RESULTS.max_steps_reached
+            raise SolveError(
+                f"{n_bad} of {n_points} sweep points did not converge (first: {res.attrs['failures'][:5]})", code
+            )
         if warn:
             shown = res.attrs["failures"][:5]
             warnings.warn(
@@ -1178,7 +1186,7 @@ def triplon_sweep(
         raise ValueError(f"{label}: tol must be a number in (0, 1e-3) eV, got {tol!r}")
     if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1):
         raise ValueError(f"{label}: max_steps must be a positive integer, got {max_steps!r}")
-    sweep_keys = {"mode", "chunk_size", "progress", "warm_start", "warm_fallback", "devices", "attrs", "warn"}
+    sweep_keys = {"mode", "chunk_size", "progress", "warm_start", "warm_fallback", "devices", "attrs", "warn", "throw"}
     sweep_kw = {k: values.pop(k) for k in list(values) if k in sweep_keys}
     unknown = sorted(set(values) - set(_TRIPLON_NAMES))
     if unknown:

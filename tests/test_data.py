@@ -153,10 +153,14 @@ def test_validation_errors(tmp_path, case):
 
 
 def test_the_good_rows_of_the_validation_file_load(tmp_path):
-    d = load_gap_data(_write(tmp_path, f"# leading comment\n{HEADER}\n{GOOD_ROW}\n{GOOD_ROW}\n"))
+    other = GOOD_ROW.replace(",10,", ",20,", 1)
+    d = load_gap_data(_write(tmp_path, f"# leading comment\n{HEADER}\n{GOOD_ROW}\n{other}\n"))
     assert d.n == 2
-    assert d.theta_deg[0] == pytest.approx(10.0, rel=1e-15)
+    assert d.theta_deg[0] == pytest.approx(10.0, rel=1e-15) and d.theta_deg[1] == pytest.approx(20.0)
     assert d.note == ("fine", "fine")
+    # the same measurement twice would count twice in chi^2: refused with both lines named
+    with pytest.raises(ValueError, match=r"line 4: column '\(row\)': duplicate of line 3"):
+        load_gap_data(_write(tmp_path, f"# leading comment\n{HEADER}\n{GOOD_ROW}\n{GOOD_ROW}\n"))
 
 
 def test_angle_bounds_inclusive_and_avg(tmp_path):

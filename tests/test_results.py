@@ -228,3 +228,27 @@ def test_positive_only_maps_get_a_sequential_colour_map():
     assert pos.axes[0].collections[0].norm.vmin == 0.0
     assert signed.axes[0].collections[0].get_cmap().name == DIVERGING_CMAP
     assert signed.axes[0].collections[0].norm.vmin == -signed.axes[0].collections[0].norm.vmax
+
+
+def test_ladder_and_sweep_throw():
+    from jaxnickel.sweep import sweep
+    from jaxnickel.triplon import K_B, gap_vs_temperature, make_params
+
+    with pytest.raises(SolveError, match="2 of 4 sweep points did not converge"):
+        sweep(lambda x: {"y": x, "converged": x < 1.5}, {"x": np.array([1.0, 2.0, 3.0, 0.5])}, throw=True)
+    p = make_params(lam=0.5, grid=32)
+    ok = gap_vs_temperature(p, K_B * np.array([10.0, 50.0]), 32, channel="s", throw=True)
+    assert np.all(np.asarray(ok.result) == 0)
+
+
+def test_readme_sweep_example_is_inside_the_validity_range():
+    """The README's mixd_sweep example scans dopings N_h / N < 0.5 (paper 000, Sec. II)."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    m = re.search(r"mixd_sweep\(jn\.Ladder\((\d+)\).*?n_holes=np\.arange\(([\d.]+), ([\d.]+), ([\d.]+)\)\)", text)
+    assert m, "README sweep example not found"
+    L, lo, hi, step = int(m[1]), float(m[2]), float(m[3]), float(m[4])
+    holes = np.arange(lo, hi, step)
+    assert holes.size >= 3 and holes.max() / L < 0.5, (L, holes)

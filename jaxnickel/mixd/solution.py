@@ -8,7 +8,6 @@ for either solver, so both are reported through the same formulas.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -219,15 +218,9 @@ class MixDSolution(eqx.Module):
             "git_revision": _git_revision(),
         }
         arrays = {name: np.asarray(getattr(self, name)) for name in SCALAR_FIELDS + _ARRAYS}
-        tmp = path.with_name(path.name + ".tmp")
-        try:  # written beside the target and renamed into place: a failed write never destroys the old file
-            with open(tmp, "wb") as fh:
-                np.savez(fh, __meta__=np.asarray(json.dumps(meta)), **arrays)
-            tmp.replace(path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        return path
+        from ..provenance import atomic_savez
+
+        return atomic_savez(path, meta, arrays)
 
 
 def load_solution(path) -> MixDSolution:
@@ -238,11 +231,9 @@ def load_solution(path) -> MixDSolution:
     ``params``, ``lattice``, ``method``, ``jaxnickel_version``, ``git_revision``.
     """
     with np.load(path, allow_pickle=False) as data:
-        if "__meta__" not in data:
-            raise ValueError(f"{path}: not a jaxnickel MixD solution file (no __meta__ entry)")
-        meta = json.loads(str(data["__meta__"]))
-        if meta.get("format") != FILE_FORMAT:
-            raise ValueError(f"{path}: unsupported format {meta.get('format')!r}, expected {FILE_FORMAT!r}")
+        from ..provenance import read_npz_meta
+
+        meta = read_npz_meta(data, path, FILE_FORMAT, "MixD solution")
         names = [n for n in SCALAR_FIELDS + _ARRAYS if n != "result"]
         fields = {name: jnp.asarray(data[name]) for name in names}
         # files written before result codes existed: successful iff converged

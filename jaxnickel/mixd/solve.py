@@ -140,6 +140,7 @@ def solve(
     max_steps: int | None = None,
     warn: bool = True,
     throw: bool = False,
+    check_resources: bool = True,
 ) -> MixDSolution:
     """Mean-field ground state of the MixD+V model on ``lattice`` at fixed ``N_h``.
 
@@ -148,7 +149,8 @@ def solve(
     does not meet its tolerance returns ``converged=False`` with its code in
     ``result`` (:class:`jaxnickel.RESULTS`) and warns (:class:`ConvergenceWarning`;
     ``warn=False`` silences it); ``throw=True`` raises :class:`jaxnickel.SolveError`
-    instead.
+    instead.  ``check_resources``: refuse, before allocating anything, a lattice whose
+    solve needs more memory than is available (:mod:`jaxnickel.resources`).
 
     ``tol``: residual tolerance of the fixed-point equations (the gradient
     solver uses ``max(100 tol, 1e-10)`` on the gradient norm); ``max_steps``:
@@ -162,6 +164,18 @@ def solve(
         raise ValueError("params must be a jaxnickel.mixd.MixDParams")
     validate_params(params, lattice)
     require_float64_params(params, "params (MixDParams)")
+    if check_resources:
+        from ..resources import check_memory
+
+        square = lattice.dim == 2
+        check_memory(
+            "mixd",
+            method,
+            lattice.n_sites,
+            flag=f"lattice {lattice.name}",
+            largest="square lattice" if square else "ladder",
+            dim=lattice.dim,
+        )
     if not (isinstance(tol, float | int) and 0.0 < tol < 1e-2):
         raise ValueError(f"tol must be a number in (0, 1e-2), got {tol!r}")
     if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):

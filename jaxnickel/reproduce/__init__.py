@@ -31,6 +31,7 @@ from pathlib import Path
 import jax
 
 from .. import __version__
+from ..provenance import atomic_write_text
 from ..solvers import require_x64
 from . import mixd, mixd_extra, triplon
 from .common import Context, Paper, clean_json, fmt_num, git_revision, lattice_text
@@ -129,7 +130,7 @@ def _write_report(summary: dict, path: Path) -> None:
         for name in paper.figures:
             if name in res:
                 lines += [f"![{name}]({res[name]['file']})", ""]
-    path.write_text("\n".join(lines) + "\n")
+    atomic_write_text(path, "\n".join(lines) + "\n")
 
 
 # ------------------------------------------------------------------ entry point
@@ -154,6 +155,10 @@ def run(out_dir="jaxnickel-output", quick: bool = False, progress=print, *, figu
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # an interrupted re-run must not look complete: the old summary and report go first
+    # (they are written again, last, when every figure is done)
+    for stale in ("summary.json", "REPORT.md"):
+        (out / stale).unlink(missing_ok=True)
     known = {name for p in PAPERS.values() for name in (*p.figures, *p.extras)}
     if figures is not None:
         unknown = sorted(set(figures) - known)
@@ -222,7 +227,7 @@ def run(out_dir="jaxnickel-output", quick: bool = False, progress=print, *, figu
     }
     summary["seconds"] = time.perf_counter() - t_start
     summary = clean_json(summary)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, allow_nan=False) + "\n")
     _write_report(summary, out / "REPORT.md")
     progress(
         f"wrote {out / 'summary.json'} and {out / 'REPORT.md'} in {summary['seconds']:.1f} s; "

@@ -158,11 +158,9 @@ class SpectrumFitResult:
 
     def save(self, path) -> Path:
         """Write :meth:`to_dict` as JSON (to a temporary file renamed into place)."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2))
-        tmp.replace(path)
-        return path
+        from ..provenance import atomic_write_text
+
+        return atomic_write_text(path, json.dumps(self.to_dict(), indent=2))
 
 
 def _model_values(values: dict) -> dict:
@@ -237,6 +235,7 @@ def fit_spectra(
     seed: int = 0,
     progress: bool = False,
     throw: bool = False,
+    check_resources: bool = True,
 ) -> SpectrumFitResult:
     """Weighted least-squares fit of one spectrum or a temperature series (module docstring).
 
@@ -278,6 +277,10 @@ def fit_spectra(
         raise ValueError(f"grid must be an integer >= 8, got {grid!r}")
     if not isinstance(starts, int) or starts < 1:
         raise ValueError(f"starts must be a positive integer, got {starts!r}")
+    if check_resources:  # the primal solve and one forward-mode tangent per free parameter
+        from ..resources import check_memory
+
+        check_memory("triplon", "fixed-point", grid * grid, flag=f"grid={grid}", largest="k-grid", batch=len(free) + 1)
     if cutoff not in CUTOFFS:
         raise ValueError(f"cutoff must be one of {', '.join(CUTOFFS)}, got {cutoff!r}")
     # Omega or a band parameter free: the sharp shell has no derivative there (stated)

@@ -127,6 +127,7 @@ def make_params(
     bands: BandParams | None = None,
     grid: int = 512,
     cutoff: str = "sharp",
+    check_resources: bool = True,
 ) -> TriplonParams:
     """Build :class:`TriplonParams` the way the paper states them.
 
@@ -135,9 +136,16 @@ def make_params(
     ``V`` (eV).  ``mu`` from ``n_c`` and the densities of states for ``lam`` are
     computed on a ``grid x grid`` mesh (:func:`~jaxnickel.triplon.bands.mu_from_density`,
     :func:`~jaxnickel.triplon.bands.dos_fermi`).  Defaults: the paper's bands (Fig. 2),
-    n_c = 0.45, lambda = 0.5, kappa = 0.75, Omega = 0.3 eV, T = 0.
+    n_c = 0.45, lambda = 0.5, kappa = 0.75, Omega = 0.3 eV, T = 0.  ``check_resources``:
+    refuse a ``grid`` whose solve cannot fit the machine before computing anything on it
+    (:mod:`jaxnickel.resources`).
     """
     from .bands import dos_fermi, mu_from_density
+
+    if check_resources and isinstance(grid, int) and grid > 0:
+        from ..resources import check_memory
+
+        check_memory("triplon", "fixed-point", grid * grid, flag=f"grid={grid}", largest="k-grid")
 
     bp = BandParams() if bands is None else bands
     if n_c is not None and mu is not None:

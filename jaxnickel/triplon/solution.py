@@ -285,12 +285,8 @@ class TriplonSolution(eqx.Module):
         One array per field plus ``__meta__`` (JSON: format, params, grid, method,
         version, git revision, date); written beside the target and renamed into place.
         """
-        import json
-        from pathlib import Path
+        from ..provenance import atomic_savez, provenance
 
-        from ..provenance import provenance
-
-        path = Path(path)
         meta = {
             "format": FILE_FORMAT,
             "params": self.params.to_dict(),
@@ -299,15 +295,7 @@ class TriplonSolution(eqx.Module):
             **{k: v for k, v in provenance().items() if not k.startswith("input")},
         }
         arrays = {name: np.asarray(getattr(self, name)) for name in _array_fields()}
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, __meta__=np.asarray(json.dumps(meta)), **arrays)
-            tmp.replace(path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        return path
+        return atomic_savez(path, meta, arrays)
 
     @property
     def gap_ratio(self) -> float:
@@ -334,14 +322,10 @@ def _array_fields() -> tuple[str, ...]:
 
 def load_solution(path) -> TriplonSolution:
     """Load a solution written by :meth:`TriplonSolution.save`."""
-    import json
+    from ..provenance import read_npz_meta
 
     with np.load(path, allow_pickle=False) as data:
-        if "__meta__" not in data:
-            raise ValueError(f"{path}: not a jaxnickel triplon solution file (no __meta__ entry)")
-        meta = json.loads(str(data["__meta__"]))
-        if meta.get("format") != FILE_FORMAT:
-            raise ValueError(f"{path}: unsupported format {meta.get('format')!r}, expected {FILE_FORMAT!r}")
+        meta = read_npz_meta(data, path, FILE_FORMAT, "triplon solution")
         missing = [n for n in _array_fields() if n not in data]
         if missing:
             raise ValueError(f"{path}: damaged triplon solution file: missing field(s) {', '.join(missing)}")

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ..lattice import Square
 from ..results import classify, raise_or_warn
@@ -428,6 +429,7 @@ def gap_vs_temperature(
     channel: str = "auto",
     tol: float = 1e-11,
     progress: bool = False,
+    throw: bool = False,
 ) -> TriplonSolution:
     """``Delta(T)`` along a temperature ladder (eV), one compiled ``lax.scan`` with warm starts.
 
@@ -436,7 +438,9 @@ def gap_vs_temperature(
     state the next temperature is seeded afresh.  Returns a batched
     :class:`~jaxnickel.triplon.solution.TriplonSolution` (leading axis = temperature);
     check ``channel`` along the ladder to see a change of branch.  ``progress``: a tqdm
-    bar on stderr, one step per temperature (:mod:`jaxnickel.progress`).
+    bar on stderr, one step per temperature (:mod:`jaxnickel.progress`).  Each
+    temperature carries its ``result``; ``throw=True`` raises
+    :class:`jaxnickel.SolveError` if any of them is not successful.
     """
     require_x64()
     validate_params(params, grid)
@@ -459,6 +463,16 @@ def gap_vs_temperature(
             out = jax.block_until_ready(_ladder_jit(params, grid, T, method, channel, tol, progress))
         finally:
             _LADDER_PROGRESS["update"] = None
+    codes = np.asarray(out.result)
+    if throw and np.any(codes != 0):
+        from ..results import RESULTS, SolveError
+
+        i = int(np.flatnonzero(codes != 0)[0])
+        raise SolveError(
+            f"Delta(T) ladder: {int(np.sum(codes != 0))} of {codes.size} temperatures failed; the first at "
+            f"T = {float(T[i]):.6g} eV: {RESULTS(int(codes[i])).name}",
+            RESULTS(int(codes[i])),
+        )
     return out
 
 
@@ -474,6 +488,7 @@ def solve(
     warn: bool = True,
     complex_search: bool = True,
     throw: bool = False,
+    check_resources: bool = True,
 ) -> TriplonSolution:
     """Mean-field state of the two-band model on an ``grid x grid`` k-mesh.
 
@@ -491,10 +506,21 @@ def solve(
     is False.  ``complex_search=False`` keeps only the real branches (today's real
     search, e.g. to compare).  With ``channel="s"`` or ``"d"`` the solution of that
     channel is returned as it is; ``stable`` says whether it is a minimum.
+
+    ``result`` (:class:`jaxnickel.RESULTS`): ``successful``, ``max_steps_reached``,
+    ``nonfinite`` or ``unresolved_branch``; a failed solve warns
+    (:class:`ConvergenceWarning`, ``warn=False`` silences it) or, with ``throw=True``,
+    raises :class:`jaxnickel.SolveError`.  ``check_resources``: refuse, before
+    allocating anything, a grid whose solve needs more memory than is available
+    (:mod:`jaxnickel.resources`).
     """
     require_x64()
     validate_params(params, grid)
     require_float64_params(params, "params (TriplonParams)")
+    if check_resources:
+        from ..resources import check_memory
+
+        check_memory("triplon", method, grid * grid, flag=f"grid={grid}", largest="k-grid")
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if channel not in CHANNELS:
