@@ -30,6 +30,8 @@ import os
 import sys
 import warnings
 
+from .results import SolveError  # noqa: E402  (JAX-free)
+
 EXIT_BAD_INPUT = 2
 EXIT_NOT_CONVERGED = 1
 EXIT_INTERNAL = 3
@@ -132,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
         "temperatures in kelvin (--T, keys *_K / *_kelvin); paper 000 (mixd) in units of the couplings.",
     )
     p.add_argument("--version", action="version", version=f"jaxnickel {__version__}")
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not use the persistent compilation cache (default: on, in ~/.cache/jaxnickel/xla or "
+        "$JAXNICKEL_CACHE_DIR; JAXNICKEL_CACHE=0 also turns it off)",
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
@@ -265,10 +273,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+_CACHE = {"enabled": True}
+
+
 def _enable_x64():
+    """float64, and the persistent compilation cache (:mod:`jaxnickel.runtime`) unless ``--no-cache``."""
     import jax
 
     jax.config.update("jax_enable_x64", True)
+    if _CACHE["enabled"]:
+        from .runtime import enable_compilation_cache
+
+        enable_compilation_cache()
 
 
 def _print_summary(d: dict) -> None:
@@ -333,6 +349,11 @@ def _cmd_mixd(a) -> int:
             n_holes = rounded
     else:
         n_holes = 8.0 if a.holes is None else a.holes
+    from .mixd.params import RANGES
+    from .ranges import check_range
+
+    for name in ("t", "J", "V", "epsilon"):
+        check_range(f"--{name}", getattr(a, name), RANGES[name])
     _check_output(a.plot, "--plot", (".png", ".pdf", ".svg"))
     _check_output(a.save, "--save", (".npz",))
     size_flag = f"--L {a.L}" if a.L is not None else (f"--Lx {lat.Lx} --Ly {lat.Ly}" if lat.dim == 2 else "--L 30")
@@ -341,14 +362,16 @@ def _cmd_mixd(a) -> int:
     from .mixd import MixDParams, solve
 
     params = MixDParams(t=a.t, J=a.J, V=a.V, epsilon=a.epsilon, n_holes=n_holes, hartree=a.hartree)
+    from .mixd.params import validate_params
     from .progress import compiling
 
-    compiling(None, f"and solving the MixD {a.method} problem on {lat.name}", enabled=not a.quiet)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        validate_params(params, lat)  # before the "compiling" line: bad input is one line
+        compiling(None, f"and solving the MixD {a.method} problem on {lat.name}", enabled=not a.quiet)
         sol = solve(params, lat, a.method, max_steps=a.max_steps, warn=False, check_resources=False)
-    for w in caught:
-        print(f"jaxnickel: warning: {w.message}", file=sys.stderr)
+    for msg in dict.fromkeys(str(w.message) for w in caught):
+        print(f"jaxnickel: warning: {msg}", file=sys.stderr)
     d = _json_safe(sol.summary())
     if a.json:
         _print_json(d)
@@ -392,10 +415,37 @@ def _json_safe(x):
     return x
 
 
+def _check_triplon_ranges(a) -> None:
+    """The supported ranges of the model flags (:mod:`jaxnickel.ranges`), named by flag, before any work."""
+    from .ranges import check_range
+    from .triplon.bands import RANGES as BAND
+    from .triplon.params import K_B, RANGES
+
+    for flag, key, table in (
+        ("--lambda", "lambda", RANGES),
+        ("--V", "V", RANGES),
+        ("--kappa-a", "kappa_a", RANGES),
+        ("--kappa-b", "kappa_b", RANGES),
+        ("--omega", "omega", RANGES),
+        ("--mu", "mu", BAND),
+        ("--t1", "t1", BAND),
+        ("--t2", "t2", BAND),
+        ("--t3", "t3", BAND),
+        ("--eps-alpha", "eps_alpha", BAND),
+        ("--eps-beta", "eps_beta", BAND),
+    ):
+        check_range(flag, getattr(a, key if key != "lambda" else "lam", None), table[key])
+    T = getattr(a, "T", None)
+    if T is not None:
+        r = RANGES["T"]
+        check_range("--T", T, r._replace(hi=r.hi / K_B, unit="K"))
+
+
 def _check_triplon_flags(a) -> None:
     """Range checks of the shared model flags (before any computation)."""
     if a.grid < 8:
         raise ValueError(f"--grid must be an integer >= 8, got {a.grid}")
+    _check_triplon_ranges(a)
     _check_size(a, "triplon", getattr(a, "method", "fixed-point"), a.grid * a.grid, f"--grid {a.grid}", "k-grid")
     if getattr(a, "T", None) is not None and a.T < 0:
         raise ValueError(f"--T must be >= 0 (kelvin), got {a.T}")
@@ -974,6 +1024,10 @@ def _cmd_dmrg(a) -> int:
         d = res[a.holes].summary()
         d["binding_energy"] = 2 * res[a.holes - 1].energy - res[a.holes].energy - res[a.holes - 2].energy
         d["energies_by_holes"] = {str(k): r.energy for k, r in res.items()}
+        failed = [k for k, r in res.items() if not r.converged]
+        if failed:  # E_B rests on all three states
+            d.update(converged=False, **{k: res[failed[0]].summary()[k] for k in ("result", "message")})
+            d["message"] = f"N_h = {failed[0]}: {d['message']}"
     else:
         d = dmrg.run_dmrg(model, a.holes, chis=chis, max_sweeps=a.max_sweeps).summary()
     if a.json:
@@ -985,13 +1039,17 @@ def _cmd_dmrg(a) -> int:
                 f"    chi={s['chi']:<5d} E={s['energy']:.12f} trunc.err={s['max_truncation_error']:.2e} "
                 f"sweeps={s['sweeps']} ({s['seconds']:.1f} s)"
             )
-    return 0
+    return _exit_for(d, "DMRG")
 
 
 def main(argv=None) -> int:
+    from .runtime import configure_process
+
+    configure_process()  # before JAX is imported: a CPU scheduler that cannot deadlock, cacheable programs
     parser = build_parser()
     try:
         a = parser.parse_args(argv)
+        _CACHE["enabled"] = not a.no_cache
         cmd = {
             "mixd": _cmd_mixd,
             "triplon": _cmd_triplon,
@@ -1010,6 +1068,9 @@ def main(argv=None) -> int:
     except _UsageError as e:
         print(f"jaxnickel: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except SolveError as e:  # raised only for a failed solve or fit (not a bug): exit 1
+        print(f"jaxnickel: error: {str(e).splitlines()[0]}", file=sys.stderr)
+        return EXIT_NOT_CONVERGED
     except (ValueError, OSError) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         print(f"jaxnickel: error: {msg}", file=sys.stderr)

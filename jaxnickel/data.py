@@ -15,10 +15,10 @@ column              required  meaning
 ``sheet``           yes       ``alpha``, ``beta`` or ``unassigned`` (lower case)
 ``theta_deg``       yes       Fermi-surface angle in degrees, ``0 <= theta <= 360``, or
                               ``avg`` for an angle-averaged / angle-unspecified value
-``gap_meV``         yes       gap magnitude ``|Delta|`` in meV, finite and ``> 0``
-``uncertainty_meV`` yes       one-sigma uncertainty in meV, finite and ``> 0`` (an empty
-                              field is an error: choose and document one)
-``temperature_K``   yes       measurement temperature in K, finite and ``>= 0``
+``gap_meV``         yes       gap magnitude ``|Delta|`` in meV, ``0 < gap <= 1000``
+``uncertainty_meV`` yes       one-sigma uncertainty in meV, ``1e-13 <= sigma <= 1000`` (an
+                              empty field is an error: choose and document one)
+``temperature_K``   yes       measurement temperature in K, ``0 <= T <= 11604.5`` (1 eV)
 ``source``          yes       free-text citation key, not empty
 ``note``            no        free text (may be empty)
 ==================  ========  ==========================================================
@@ -79,6 +79,17 @@ REQUIRED_COLUMNS = COLUMNS[:-1]
 
 _AVG = "avg"
 _MEV = 1e-3  # eV per meV
+
+#: supported ranges (eV) of the gap data: ``(lo, hi, lo excluded)``; see the module docstring
+DATA_RANGES_EV = {"gap": (0.0, 1.0, True), "sigma": (1e-16, 1.0, False), "temperature": (0.0, 1.0, False)}
+_RANGE_WHY = {
+    "gap": "a superconducting gap above 1 eV is not a gap of this model (its bands are ~1 eV wide)",
+    "sigma": (
+        "an uncertainty below 1e-13 meV is far below any spectroscopy's resolution; the weighted residuals "
+        "then exceed 1e14 and the fit loses its precision"
+    ),
+    "temperature": "the triplon model's supported range (jaxnickel.triplon.params.RANGES)",
+}
 
 
 def _is_concrete(x) -> bool:
@@ -155,12 +166,14 @@ class GapData(eqx.Module):
         bad = ~np.isnan(deg) & ~((deg >= 0.0) & (deg <= 360.0))
         if bad.any():
             raise ValueError(f"GapData.theta must be in [0, 2 pi] (or NaN for avg), got {self.theta[bad][0]!r} rad")
-        for name, positive in (("gap", True), ("sigma", True), ("temperature", False)):
+        for name, (lo, hi, lo_open) in DATA_RANGES_EV.items():
             v = getattr(self, name)
-            bad = ~np.isfinite(v) | ((v <= 0.0) if positive else (v < 0.0))
+            bad = ~np.isfinite(v) | ((v <= lo) if lo_open else (v < lo)) | (v > hi)
             if bad.any():
-                rule = "> 0" if positive else ">= 0"
-                raise ValueError(f"GapData.{name} must be finite and {rule}, got {v[bad][0]!r} eV")
+                rule = f"{'(' if lo_open else '['}{lo:g}, {hi:g}] eV"
+                raise ValueError(
+                    f"GapData.{name} must be finite and in {rule}, got {v[bad][0]!r} eV: {_RANGE_WHY[name]}"
+                )
         for name in ("source", "note"):
             for s in getattr(self, name):
                 if "\n" in s or "\r" in s:
@@ -332,14 +345,28 @@ def _parse_row(path, line: int, row: dict) -> tuple:
         theta = math.radians(deg)
 
     gap = _parse_number(path, line, "gap_meV", row["gap_meV"])
-    if gap <= 0.0:
-        raise _error(path, line, "gap_meV", f"gap magnitude must be > 0, got {gap!r}")
+    if not 0.0 < gap <= 1000.0:
+        raise _error(path, line, "gap_meV", f"gap magnitude must be in (0, 1000] meV, got {gap!r}: {_RANGE_WHY['gap']}")
     sigma = _parse_number(path, line, "uncertainty_meV", row["uncertainty_meV"])
     if sigma <= 0.0:
         raise _error(path, line, "uncertainty_meV", f"uncertainty must be > 0, got {sigma!r}")
+    if not 1e-13 <= sigma <= 1000.0:
+        raise _error(
+            path,
+            line,
+            "uncertainty_meV",
+            f"uncertainty must be in [1e-13, 1000] meV, got {sigma!r}: {_RANGE_WHY['sigma']}",
+        )
     temp = _parse_number(path, line, "temperature_K", row["temperature_K"])
     if temp < 0.0:
         raise _error(path, line, "temperature_K", f"temperature must be >= 0, got {temp!r}")
+    if temp * K_B > 1.0:
+        raise _error(
+            path,
+            line,
+            "temperature_K",
+            f"temperature must be <= 11604.5 K (1 eV), got {temp!r}: {_RANGE_WHY['temperature']}",
+        )
     source = row["source"]
     if not source:
         raise _error(path, line, "source", "missing source")

@@ -67,6 +67,8 @@ __all__ = [
     "CoarseGridWarning",
     "CONVERGED_GRID",
     "grid_bias_note",
+    "check_fit_value",
+    "parameter_range",
 ]
 
 #: free-parameter names, their default start values and their domain
@@ -112,8 +114,55 @@ def _from_z(name, z):
     return from_unconstrained(FIT_PARAMETERS[name][1], z)
 
 
+def parameter_range(name: str):
+    """The supported physical range of a fit parameter (:mod:`jaxnickel.ranges`), or ``None`` (``n_c``)."""
+    from .triplon.bands import RANGES as BAND
+    from .triplon.params import RANGES
+
+    key = "kappa_a" if name == "kappa" else name
+    return RANGES.get(key) or BAND.get(key)
+
+
+def check_fit_value(name: str, v: float, domains: dict | None = None) -> None:
+    """``ValueError`` naming ``name`` unless ``v`` is in its domain and in the model's supported range.
+
+    The same rules as the solvers (:func:`jaxnickel.triplon.validate_params`), applied to
+    ``fixed`` and ``start`` values before anything is compiled.
+    """
+    from .ranges import check_range
+
+    check_domain(name, (domains or FIT_PARAMETERS)[name][1], v)
+    r = parameter_range(name)
+    if r is not None:
+        check_range(name, v, r)
+
+
+def clip_to_range(name: str, x):
+    """``x`` saturated at the supported range (traceable): a Levenberg-Marquardt trial step
+    beyond it sees a flat model instead of overflowing arithmetic."""
+    r = parameter_range(name)
+    if r is None:
+        return x
+    return jnp.clip(x, -r.hi if r.symmetric else r.lo, r.hi)
+
+
+def _check_fermi_level(fixed: dict, named: set, grid: int) -> None:
+    """``lambda`` with a fixed ``mu`` needs both bands at the Fermi level (else ``V`` is undefined)."""
+    if "mu" not in fixed or "lambda" not in named or named & {"t1", "t2", "t3", "eps_alpha", "eps_beta"}:
+        return
+    bp = BandParams(mu=float(fixed["mu"]))
+    dos = dos_fermi(bp, min(grid, 256))
+    na, nb = float(dos.N_alpha), float(dos.N_beta)
+    if not (na > 0 and nb > 0):
+        raise ValueError(
+            f"mu = {float(fixed['mu']):g} eV puts the Fermi level outside band "
+            f"{'alpha' if not na > 0 else 'beta'} (N_alpha = {na:.3g}, N_beta = {nb:.3g} per eV): "
+            "lambda = V sqrt(N_alpha N_beta) then defines no V; fix V instead, or a mu inside both bands"
+        )
+
+
 def _check_value(name, v):
-    check_domain(name, FIT_PARAMETERS[name][1], v)
+    check_fit_value(name, v)
 
 
 def build_params(values: dict, grid: int, T: float = 0.0, cutoff: str = "sharp") -> TriplonParams:
@@ -306,6 +355,7 @@ def fit_gaps(
         raise ValueError("kappa ties kappa_a = kappa_b: give kappa or kappa_a/kappa_b, not both")
     for k, v in list(fixed.items()) + list(start.items()):
         _check_value(k, float(v))
+    _check_fermi_level(fixed, named, grid)
     if not isinstance(grid, int) or grid < 8:
         raise ValueError(f"grid must be an integer >= 8, got {grid!r}")
     if not isinstance(starts, int) or starts < 1:
@@ -348,7 +398,7 @@ def fit_gaps(
     def values_of(z):
         v = dict(base)
         for i, name in enumerate(free):
-            v[name] = _from_z(name, z[i])
+            v[name] = clip_to_range(name, _from_z(name, z[i]))
         return v
 
     def raw_residuals(z):

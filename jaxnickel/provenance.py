@@ -111,16 +111,73 @@ def atomic_savez(path, meta: dict, arrays: dict):
     return path
 
 
-def read_npz_meta(data, path, expected_format: str, what: str) -> dict:
-    """The ``__meta__`` dict of an open ``.npz`` archive, checked to be of ``expected_format``."""
+def read_npz_meta(data, path, expected_format: str, what: str, required: tuple[str, ...] = ()) -> dict:
+    """The ``__meta__`` dict of an open ``.npz`` archive, checked to be of ``expected_format``.
+
+    ``required``: metadata keys the reader needs (a missing one is named, not a ``KeyError``).
+    """
     import json
 
     if "__meta__" not in data:
         raise ValueError(f"{path}: not a jaxnickel {what} file (no __meta__ entry)")
-    meta = json.loads(str(data["__meta__"]))
+    try:
+        meta = json.loads(str(data["__meta__"]))
+    except (json.JSONDecodeError, ValueError) as e:
+        raise ValueError(f"{path}: damaged {what} file: its __meta__ entry is not JSON ({e})") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path}: damaged {what} file: its __meta__ entry is not a JSON object")
     if meta.get("format") != expected_format:
-        raise ValueError(f"{path}: unsupported format {meta.get('format')!r}, expected {expected_format!r}")
+        raise ValueError(
+            f"{path}: format version {meta.get('format')!r} unknown to this jaxnickel, expected {expected_format!r}"
+        )
+    missing = [k for k in required if k not in meta]
+    if missing:
+        raise ValueError(f"{path}: damaged {what} file: metadata key(s) {', '.join(missing)} missing")
     return meta
+
+
+def read_npz(path, expected_format: str, what: str, fields, *, optional=(), meta_keys: tuple[str, ...] = ()):
+    """``(meta, arrays)`` of a jaxnickel ``.npz`` file, every failure one ``ValueError`` naming the file.
+
+    A missing, truncated or foreign file, a pickled entry, a missing field (of ``fields``;
+    ``optional`` ones may be absent) or metadata key (``meta_keys``) and an unknown format
+    are each said in one line; nothing else escapes (no ``BadZipFile``, ``EOFError``,
+    ``KeyError``).  The arrays are read into memory, so the archive is closed on return.
+    """
+    import zipfile
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError(f"{path}: not a jaxnickel {what} file (a bare .npy array, not an .npz archive)")
+        with loaded as data:
+            meta = read_npz_meta(data, path, expected_format, what, meta_keys)
+            missing = [n for n in fields if n not in data]
+            if missing:
+                raise ValueError(f"{path}: damaged {what} file: missing field(s) {', '.join(missing)}")
+            arrays = {n: np.asarray(data[n]) for n in tuple(fields) + tuple(n for n in optional if n in data)}
+    except ValueError as e:
+        if str(e).startswith(str(path)):
+            raise
+        raise ValueError(f"{path}: not a readable {what} file ({e})") from None
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as e:
+        raise ValueError(f"{path}: damaged or truncated {what} file ({type(e).__name__}: {e})") from None
+    return meta, arrays
+
+
+def check_stored_state(path, what: str, arrays: dict, converged_key: str, finite_keys) -> None:
+    """Refuse a stored result that says it converged while a value it rests on is not finite."""
+    if converged_key not in arrays or not bool(np.all(np.asarray(arrays[converged_key]))):
+        return
+    bad = [k for k in finite_keys if k in arrays and not np.all(np.isfinite(np.asarray(arrays[k], dtype=float)))]
+    if bad:
+        raise ValueError(
+            f"{path}: damaged {what} file: marked converged but {', '.join(bad)} not finite (a jaxnickel solve "
+            "never stores that)"
+        )
 
 
 def atomic_write_text(path, text: str):

@@ -389,12 +389,19 @@ def load(path):
 
 
 def _load_npz(path):
-    with np.load(path, allow_pickle=False) as f:
-        from .provenance import read_npz_meta
+    import zipfile
 
-        meta = read_npz_meta(f, path, LEGACY_FORMAT, "sweep")
-        coords = {k: np.asarray(f[f"coords/{k}"]) for k in meta["coords"]}
-        data = {k: np.asarray(f[f"data/{k}"]) for k in meta["data"]}
+    from .provenance import read_npz_meta
+
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            meta = read_npz_meta(f, path, LEGACY_FORMAT, "sweep", ("coords", "data", "dims", "attrs"))
+            coords = {k: np.asarray(f[f"coords/{k}"]) for k in meta["coords"]}
+            data = {k: np.asarray(f[f"data/{k}"]) for k in meta["data"]}
+    except KeyError as e:
+        raise ValueError(f"{path}: damaged sweep file: missing entry {e}") from None
+    except (zipfile.BadZipFile, EOFError, OSError) as e:
+        raise ValueError(f"{path}: damaged or truncated sweep file ({type(e).__name__}: {e})") from None
     attrs = dict(meta["attrs"])
     attrs["format"] = LEGACY_FORMAT
     return _dataset(tuple(meta["dims"]), coords, data, attrs)

@@ -2,6 +2,7 @@ import contextlib
 import gc
 import io
 import json
+import os
 
 import jax
 import pytest
@@ -39,3 +40,8 @@ def _release_compiled_programs():
     yield
     jax.clear_caches()
     gc.collect()
+
+
+# The CLI turns on JAX's persistent compilation cache (jaxnickel.runtime); the tests that call
+# cli.main in process must not write compiled programs into the user's cache directory.
+os.environ.setdefault("JAXNICKEL_CACHE", "0")

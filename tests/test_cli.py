@@ -90,7 +90,7 @@ def test_mixd_text_summary(capsys):
 @pytest.mark.parametrize(
     "args, needle",
     [
-        (["mixd", "--J", "-1"], "J must be a finite number > 0"),
+        (["mixd", "--J", "-1"], "--J must be a finite number in [1e-06, 1e+06], got -1"),
         (["mixd", "--t", "nan"], "t must be a finite number"),
         (["mixd", "--holes", "0"], "n_holes"),
         (["mixd", "--holes", "100"], "n_holes (N_h) must be < 2 N = 60"),
@@ -208,6 +208,7 @@ def test_triplon_sid_json(capsys):
     assert d["channel"] == "s+-" and d["time_reversal_broken"] is False and d["relative_phase_deg"] is None
 
 
+@pytest.mark.slow
 def test_triplon_mu_and_V(capsys):
     rc, out, err = run_cli(capsys, "triplon", "--grid", "32", "--mu", "-0.65", "--V", "0.5", "--json")
     assert rc == 0, err
@@ -218,13 +219,13 @@ def test_triplon_mu_and_V(capsys):
 @pytest.mark.parametrize(
     "args, needle",
     [
-        (["--T", "-1"], "--T must be >= 0"),
-        (["--omega", "0"], "--omega must be > 0"),
+        (["--T", "-1"], "--T must be a finite number in [0, 11604.5] K"),
+        (["--omega", "0"], "--omega must be a finite number in (0, 10] eV"),
         (["--nc", "2.5"], "--nc must be in (0, 2)"),
         (["--grid", "4"], "--grid must be an integer >= 8"),
         (["--lambda", "inf"], "lambda must be a finite number"),
-        (["--V", "-1"], "V must be a finite number > 0"),
-        (["--kappa-a", "-0.5"], "kappa_a must be a finite number >= 0"),
+        (["--V", "-1"], "--V must be a finite number in (0, 20] eV"),
+        (["--kappa-a", "-0.5"], "--kappa-a must be a finite number in [0, 10]"),
         (["--nc", "0.4", "--mu", "0.1"], "not allowed with argument"),
         (["--method", "magic"], "--method must be one of"),
     ],
@@ -236,6 +237,7 @@ def test_triplon_bad_input(capsys, args, needle):
     assert len(lines) == 1 and needle in lines[0]
 
 
+@pytest.mark.slow
 def test_fit_cli_bundled(capsys, tmp_path):
     out = tmp_path / "fit.json"
     png = tmp_path / "fit.png"

@@ -164,6 +164,7 @@ def test_provenance_names_the_input_file(tmp_path):
     assert data.path == str(src.resolve()) and data.sha256 == sha256_file(src)
 
 
+@pytest.mark.slow
 def test_tied_kappa_is_constrained_where_the_pair_is_not(synthetic):
     """Only kappa_a kappa_b enters the s+- gaps: the tied kappa (= kappa_a = kappa_b) is well determined."""
     r = fit_gaps(synthetic, ["lambda", "kappa"], start={"lambda": 0.3, "kappa": 0.5}, grid=32, starts=1)
@@ -195,6 +196,7 @@ def test_fit_figure_has_residuals_and_ellipse(synthetic, recovered, tmp_path):
     assert fig._repr_png_()[:4] == b"\x89PNG"  # displays in Jupyter
 
 
+@pytest.mark.slow
 def test_sharp_shell_fit_with_omega_free_uses_the_smooth_cutoff_and_says_so(synthetic):
     from jaxnickel.triplon.pairing import cutoff_for_fit
 
@@ -210,6 +212,7 @@ def test_sharp_shell_fit_with_omega_free_uses_the_smooth_cutoff_and_says_so(synt
     assert d["cutoff"] == "lorentzian" and "sharp shell" in d["cutoff_note"]
 
 
+@pytest.mark.slow
 def test_degenerate_fit_is_reported(synthetic):
     """s+- gaps depend on kappa_a kappa_b only: freeing both is degenerate, and says so."""
     with pytest.warns(DegenerateFitWarning, match="kappa_a"):

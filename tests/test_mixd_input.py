@@ -12,10 +12,10 @@ from jaxnickel.mixd import DopingWarning, MixDParams, ValidityWarning, solve
 @pytest.mark.parametrize(
     "kwargs, lattice, match",
     [
-        (dict(J=-1.0), Ladder(30), r"J must be a finite number > 0, got -1.0"),
-        (dict(V=0.0), Ladder(30), r"V must be a finite number > 0"),
-        (dict(t=float("nan")), Ladder(30), r"t must be a finite number > 0"),
-        (dict(t=float("inf")), Ladder(30), r"t must be a finite number > 0"),
+        (dict(J=-1.0), Ladder(30), r"J must be a finite number in \[1e-06, 1e\+06\], got -1"),
+        (dict(V=0.0), Ladder(30), r"V must be a finite number in \[1e-06"),
+        (dict(t=float("nan")), Ladder(30), r"t must be a finite number in \[1e-06"),
+        (dict(t=float("inf")), Ladder(30), r"t must be a finite number in \[1e-06"),
         (dict(n_holes=0.0), Ladder(30), r"n_holes \(N_h\) must be a finite number > 0"),
         (dict(n_holes=-2.0), Ladder(30), r"n_holes"),
         (dict(n_holes=60.0), Ladder(30), r"n_holes \(N_h\) must be < 2 N = 60"),

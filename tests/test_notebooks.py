@@ -180,7 +180,6 @@ def executed():
     return run
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs(path, executed):
     """Every code cell runs, in order, in a Jupyter kernel under small settings, and its asserts hold."""
@@ -192,7 +191,6 @@ def test_notebook_runs(path, executed):
     assert nb.metadata["jaxnickel"]["small"] is True
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_figures_render(path, executed):
     """Each figure cell shows exactly one image/png in the kernel; no other cell shows an image."""

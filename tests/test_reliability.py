@@ -139,3 +139,181 @@ def test_gap_csv_strictness(tmp_path, body, pattern):
     f.write_bytes(HEADER.encode() + (body if isinstance(body, bytes) else body.encode()))
     with pytest.raises(ValueError, match=pattern):
         load_gap_data(f)
+
+
+# ---------------------------------------------------------------- issue 14, second part
+
+
+def test_damaged_solution_files_are_named_one_line_each(tmp_path):
+    """Missing field, missing metadata key, non-JSON metadata, an unknown format, NaN energy
+    marked converged, truncated, empty, bare .npy: one ValueError naming the file and the fault."""
+    import json as _json
+
+    from jaxnickel import mixd
+    from jaxnickel.lattice import Ladder
+
+    good = tmp_path / "good.npz"
+    mixd.solve(mixd.MixDParams(n_holes=2.0), Ladder(8)).save(good)
+    d = dict(np.load(good))
+
+    def variant(name, change):
+        x = dict(d)
+        change(x)
+        np.savez(tmp_path / f"{name}.npz", **x)
+        return tmp_path / f"{name}.npz"
+
+    def meta(x, f):
+        m = _json.loads(str(x["__meta__"]))
+        f(m)
+        x["__meta__"] = np.asarray(_json.dumps(m))
+
+    cases = {
+        variant("nofield", lambda x: x.pop("energy")): "missing field(s) energy",
+        variant("nometa", lambda x: meta(x, lambda m: m.pop("lattice"))): "metadata key(s) lattice missing",
+        variant("badjson", lambda x: x.update(__meta__=np.asarray("{oops"))): "__meta__ entry is not JSON",
+        variant("future", lambda x: meta(x, lambda m: m.update(format="jaxnickel-mixd-solution/9"))): "unknown",
+        variant("nan", lambda x: x.update(energy=np.asarray(np.nan))): "marked converged but energy not finite",
+        variant("badparams", lambda x: meta(x, lambda m: m.update(params={"t": "x"}))): "bad params",
+    }
+    raw = good.read_bytes()
+    (tmp_path / "trunc.npz").write_bytes(raw[: len(raw) // 2])
+    (tmp_path / "empty.npz").write_bytes(b"")
+    np.save(tmp_path / "bare.npy", np.arange(3))
+    cases[tmp_path / "trunc.npz"] = "truncated"
+    cases[tmp_path / "empty.npz"] = "truncated"
+    cases[tmp_path / "bare.npy"] = "bare .npy"
+    assert mixd.load_solution(good).converged
+    for path, needle in cases.items():
+        with pytest.raises(ValueError) as err:
+            mixd.load_solution(path)
+        msg = str(err.value)
+        assert msg.startswith(str(path)) and needle in msg and "\n" not in msg, msg
+        assert cli.main(["load", str(path)]) == 2
+
+
+def test_grad_with_respect_to_n_holes_matches_finite_differences():
+    """Reverse mode through the seeded fixed point (was a JAX ValueError for n_holes only)."""
+    import jax
+
+    from jaxnickel import mixd
+    from jaxnickel.lattice import Ladder
+
+    lat = Ladder(30)
+
+    def energy(nh):
+        return mixd.solve_jax(mixd.MixDParams(n_holes=nh), lat).energy
+
+    g = float(jax.grad(energy)(8.0))
+    h = 1e-3
+    fd = float((energy(8.0 + h) - energy(8.0 - h)) / (2 * h))
+    assert g == pytest.approx(float(jax.jacfwd(energy)(8.0)), rel=1e-10)
+    assert g == pytest.approx(fd, rel=1e-6)
+
+
+def test_triplon_far_above_tc_is_the_normal_state_and_nan_eigenvalues_are_not_stable(monkeypatch):
+    """At T = 0.5 eV (5800 K, ~10 T_c) the answer is the normal state, converged; a NaN eigenvalue
+    of the linearised kernel cannot confirm that the normal state is stable: unresolved."""
+    import importlib
+
+    import jax
+    import jax.numpy as jnp
+
+    from jaxnickel import triplon
+
+    tsolve = importlib.import_module("jaxnickel.triplon.solve")  # the module (the package exports a function)
+
+    p = triplon.make_params(grid=32, T=0.5)
+    s = triplon.solve(p, 32, warn=False)
+    assert int(s.channel) == 0 and bool(s.converged) and float(jnp.max(jnp.abs(s.delta_alpha))) == 0.0
+
+    real = tsolve.channel_eigenvalues
+
+    def nan_eigenvalues(*args):
+        lam_s, lam_d, v_s, v_d = real(*args)
+        return jnp.nan * lam_s, jnp.nan * lam_d, v_s, v_d
+
+    monkeypatch.setattr(tsolve, "channel_eigenvalues", nan_eigenvalues)
+    s = jax.jit(lambda q: tsolve.solve_jax(q, 32, "fixed-point", complex_search=False))(p)  # a fresh trace
+    assert int(s.channel) == 0 and not bool(s.converged) and int(s.result) == 3  # unresolved_branch
+
+
+def test_dmrg_reports_whether_it_converged():
+    from jaxnickel.exact import dmrg
+    from jaxnickel.exact.ed import LadderModel
+
+    if not dmrg.tenpy_available():
+        pytest.skip("extra jaxnickel[dmrg] (TeNPy) not installed")
+    model = LadderModel(4, 0.1, 1.2, 1.0, "open")
+    ok = dmrg.run_dmrg(model, 2, chis=(24, 96))
+    assert ok.converged and ok.summary()["result"] == "successful"
+    bad = dmrg.run_dmrg(model, 2, chis=(2,), max_sweeps=2)  # one tiny bond dimension, two sweeps
+    d = bad.summary()
+    assert not bad.converged and d["result"] == "max_steps_reached" and "--max-sweeps" in d["message"]
+
+
+def test_xla_scheduler_flag_only_where_known_and_never_twice():
+    """The CLI's deadlock guard (jaxnickel.runtime): set for the tested jaxlib series before JAX
+    is imported; a user's own setting is kept; JAXNICKEL_XLA_FLAGS=0 turns it off."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, jaxnickel.runtime as r; print(r.configure_xla_flags(), os.environ.get('XLA_FLAGS', ''));"
+        "import jax; print(float(jax.numpy.ones(3).sum()))"
+    )
+
+    def run(**env):
+        e = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAXNICKEL_XLA_FLAGS")}
+        e.update(env)
+        out = subprocess.run([sys.executable, "-c", code], env=e, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr[-500:]
+        return out.stdout.split("\n")
+
+    from importlib.metadata import version
+
+    from jaxnickel.runtime import SCHEDULER_FLAG, SCHEDULER_FLAG_JAXLIB
+
+    known = version("jaxlib").startswith(SCHEDULER_FLAG_JAXLIB)
+    first = run()
+    assert first[0] == (f"True {SCHEDULER_FLAG}" if known else "False ") and first[1] == "3.0"
+    mine = "--xla_cpu_enable_concurrency_optimized_scheduler=true"
+    assert run(XLA_FLAGS=mine)[0] == f"False {mine}"
+    assert run(JAXNICKEL_XLA_FLAGS="0")[0] == "False "
+
+
+def test_second_process_compiles_nothing(tmp_path):
+    """The CLI's persistent compilation cache (issue 13): a second `jaxnickel mixd` in a new
+    process finds every program it needs in the cache directory (JAX's own cache events)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, contextlib, io, jax.monitoring as m\n"
+        "n = {'req': 0, 'hits': 0}\n"
+        "def ev(name, **kw):\n"
+        "    if name == '/jax/compilation_cache/compile_requests_use_cache': n['req'] += 1\n"
+        "    if name == '/jax/compilation_cache/cache_hits': n['hits'] += 1\n"
+        "m.register_event_listener(ev)\n"
+        "from jaxnickel.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    code = main(['mixd', '--L', '8', '--holes', '2', '--json', '--quiet'])\n"
+        "print(code, n['req'], n['hits'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("JAXNICKEL_CACHE", "EQX_ON_ERROR")}
+    env["JAXNICKEL_CACHE_DIR"] = str(tmp_path / "cache")
+
+    def run():
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-800:]
+        return [int(x) for x in out.stdout.split()]
+
+    code1, req1, hits1 = run()
+    entries = sorted(os.listdir(tmp_path / "cache"))
+    code2, req2, hits2 = run()
+    assert code1 == code2 == 0 and req1 > 0 and req2 == req1
+    assert hits2 == req2, f"the second process compiled {req2 - hits2} of {req2} programs"
+    assert sorted(os.listdir(tmp_path / "cache")) == entries  # and wrote nothing new
+    # switched off: no cache directory is used at all
+    env["JAXNICKEL_CACHE"] = "0"
+    env["JAXNICKEL_CACHE_DIR"] = str(tmp_path / "off")
+    assert run()[2] == 0 and not (tmp_path / "off").exists()

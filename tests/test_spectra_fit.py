@@ -64,6 +64,7 @@ def test_recovers_parameters_from_30_percent_away(single_fit):
     assert np.std(np.asarray(s["model"]) - np.asarray(s["data"])) == pytest.approx(NOISE, rel=0.3)
 
 
+@pytest.mark.slow
 def test_temperature_series_constrains_lambda_better(series, single_fit):
     """Joint fit of 6/30/60 K with lambda, kappa (tied), gamma and one scale per spectrum free.
 
@@ -92,6 +93,7 @@ def test_temperature_series_constrains_lambda_better(series, single_fit):
     assert [s["T_K"] for s in joint.spectra] == [6.0, 30.0, 60.0]
 
 
+@pytest.mark.slow
 def test_degenerate_kappas_are_named(series):
     """s+- gaps depend on kappa_a kappa_b only: freeing both is degenerate, and the result says so."""
     with pytest.warns(RuntimeWarning, match="degenerate"):
@@ -114,6 +116,7 @@ def test_noise_estimate_from_second_differences():
     assert estimate_noise(y) == pytest.approx(0.02, rel=0.05)
 
 
+@pytest.mark.slow
 def test_estimated_noise_scales_the_uncertainties(series):
     """Without sigma the noise is estimated, said so, and the uncertainties are scaled by sqrt(chi2/dof)."""
     s = series.spectra[0]
@@ -127,6 +130,7 @@ def test_estimated_noise_scales_the_uncertainties(series):
     assert r.uncertainties["lambda"] == pytest.approx(f * r.uncertainties_raw["lambda"], rel=1e-12)
 
 
+@pytest.mark.slow
 def test_profiled_scale_equals_free_scale(series):
     """The scale profiled out (neither free nor fixed) gives the same optimum as a free scale."""
     one = SpectrumSet(series.spectra[:1])

@@ -141,6 +141,7 @@ def test_symmetric_and_normalised(state):
     assert g[np.argmin(np.abs(s.bias_mV))] < 0.3
 
 
+@pytest.mark.slow
 def test_sum_rule_wide_window():
     """int (g - 1) dV over (-W, W) -> -<D^2>/W: the states pushed out of the gap reappear in the peaks.
 

@@ -158,6 +158,7 @@ def test_fixed_point_and_gradient_agree_at_sid(window_point):
         assert np.nanmax(np.abs(gr.abs_gap_fs(b) - fp.abs_gap_fs(b))) < 1e-8
 
 
+@pytest.mark.slow
 def test_implicit_derivative_through_sid_equals_finite_differences():
     """d c / d V of the s+id state (s part real, d part imaginary) by the implicit function theorem."""
     p0 = params(1.7236, 0.3264)
@@ -219,6 +220,7 @@ def test_phase_diagram_figure(small_phase_diagram, tmp_path):
     assert len(fig.axes) == 2
 
 
+@pytest.mark.slow
 def test_window_ends_and_onset_are_transitions():
     """At 128^2: the bisected ends bracket s+id (inside) and real states (outside); T_sid likewise."""
     from jaxnickel.triplon.time_reversal import sid_onset_temperature, sid_window

@@ -162,6 +162,7 @@ def test_tc_agrees_with_gap_closing(paper_point):
     assert -icpt / slope == pytest.approx(Tc, rel=3e-3)
 
 
+@pytest.mark.slow
 def test_temperature_ladder_follows_the_branch(paper_point):
     Tc = float(critical_temperatures(paper_point, 64).tc_s)
     Ts = jnp.linspace(0.0, 1.2 * Tc, 13)
@@ -173,7 +174,7 @@ def test_temperature_ladder_follows_the_branch(paper_point):
     assert np.all(np.diff(gap[ch == 1]) <= 1e-12)  # Delta(T) decreases monotonically
 
 
-@pytest.mark.parametrize("cutoff", ["lorentzian", "sharp"])
+@pytest.mark.parametrize("cutoff", [pytest.param("lorentzian", marks=pytest.mark.slow), "sharp"])
 def test_one_band_bcs_limit(cutoff):
     """kappa = 0 and identical bands: one-band BCS.  Delta_alpha = -Delta_beta, isotropic;
     2 Delta/k_B Tc -> 2 pi e^{-gamma_E} = 3.528 and Delta ~ 2 Omega e^{-1/lambda} (weak coupling;
@@ -201,13 +202,13 @@ def test_one_band_bcs_limit(cutoff):
 
 def test_bad_input():
     p = make_params(n_c=0.45, lam=0.3, grid=32)
-    with pytest.raises(ValueError, match=r"T must be a finite number >= 0"):
+    with pytest.raises(ValueError, match=r"T must be a finite number in \[0, 1\] eV"):
         solve(p.replace(T=-1.0), 32)
-    with pytest.raises(ValueError, match=r"omega must be a finite number > 0"):
+    with pytest.raises(ValueError, match=r"omega must be a finite number in \(0, 10\] eV"):
         solve(p.replace(omega=0.0), 32)
     with pytest.raises(ValueError, match=r"grid must be an integer >= 8"):
         solve(p, 4)
-    with pytest.raises(ValueError, match=r"V must be a finite number > 0"):
+    with pytest.raises(ValueError, match=r"V must be a finite number in \(0, 20\] eV"):
         solve(p.replace(V=float("nan")), 32)
     with pytest.raises(ValueError, match=r"method must be one of"):
         solve(p, 32, "newton")
@@ -215,7 +216,7 @@ def test_bad_input():
         solve(p, 32, channel="p")
     with pytest.raises(ValueError, match=r"n_c"):
         make_params(n_c=2.5, grid=32)
-    with pytest.raises(ValueError, match=r"lambda must be a finite number > 0"):
+    with pytest.raises(ValueError, match=r"lambda must be a finite number in \(0, 5\]"):
         make_params(lam=-0.1, grid=32)
     with pytest.raises(ValueError, match=r"cutoff must be one of"):
         solve(TriplonParams(cutoff="box"), 32)

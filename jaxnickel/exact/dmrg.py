@@ -16,6 +16,7 @@ convergence in ``chi`` is on record.  The MPS runs rung by rung (``2 x + leg``).
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -149,9 +150,42 @@ class DMRGResult(LadderGroundState):
             return float("nan")
         return abs(self.stages[-1]["energy"] - self.stages[-2]["energy"])
 
+    #: tolerance on ``|E(chi_last) - E(chi_previous)|`` for :attr:`converged` (energy unit of the model)
+    chi_tol: float = 1e-6
+    #: ``max_sweeps`` of the last stage (a stage that used them all stopped on the limit, not on ``max_E_err``)
+    max_sweeps: int = 0
+
+    @property
+    def converged(self) -> bool:
+        """The last stage stopped on its energy tolerance before ``max_sweeps``, and the energy is
+        converged in the bond dimension (``energy_change_last_stage <= chi_tol``; with one stage,
+        a truncation error below 1e-10 stands in for it)."""
+        if not self.stages:
+            return False
+        last = self.stages[-1]
+        swept_out = self.max_sweeps > 0 and last["sweeps"] >= self.max_sweeps
+        dchi = self.energy_change_last_stage
+        in_chi = dchi <= self.chi_tol if math.isfinite(dchi) else last["max_truncation_error"] <= 1e-10
+        return bool(math.isfinite(last["energy"]) and not swept_out and in_chi)
+
+    @property
+    def result(self):
+        from ..results import RESULTS
+
+        return RESULTS.successful if self.converged else RESULTS.max_steps_reached
+
     def summary(self) -> dict:
+        dchi = self.energy_change_last_stage
+        detail = (
+            f"DMRG: last stage {self.stages[-1]['sweeps'] if self.stages else 0} of {self.max_sweeps} sweeps, "
+            f"|E(chi) - E(chi_prev)| = {dchi:.2e} (tolerance {self.chi_tol:g}): raise --max-sweeps or add a "
+            "larger --chi"
+        )
         return {
             **super().summary(),
+            "converged": self.converged,
+            "result": self.result.name,
+            "message": "successful" if self.converged else f"not converged in sweeps or bond dimension ({detail})",
             "chi": self.chi,
             "max_truncation_error": self.stages[-1]["max_truncation_error"] if self.stages else None,
             "energy_change_last_stage": self.energy_change_last_stage,
@@ -172,8 +206,13 @@ def run_dmrg(
     svd_min: float = 1e-12,
     initial_state: list[str] | None = None,
     progress=None,
+    chi_tol: float = 1e-6,
 ) -> DMRGResult:
     """Ground state of Eq. (1) by two-site DMRG (TeNPy), raising the bond dimension along ``chis``.
+
+    ``converged`` / ``result`` of the returned state: the last stage stopped on ``max_E_err``
+    before ``max_sweeps`` and the energy changed by at most ``chi_tol`` from the previous bond
+    dimension (the ``dmrg`` command exits 1 otherwise).
 
     ``progress(msg)`` (optional) is called after each bond-dimension stage.
     Raises ``ImportError`` naming the extra when TeNPy is not installed.
@@ -248,4 +287,6 @@ def run_dmrg(
         stages=stages,
         engine=f"TeNPy {tenpy.__version__} (two-site DMRG, mixer; charges N0, N1, 2*Sz)",
         seconds=time.perf_counter() - t_start,
+        chi_tol=chi_tol,
+        max_sweeps=max_sweeps,
     )

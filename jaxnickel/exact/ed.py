@@ -49,6 +49,7 @@ import scipy.sparse.linalg as spla
 from .basis import LegBlock, leg_block
 
 __all__ = [
+    "sector_dimension_log10",
     "LadderModel",
     "Sector",
     "ExactResult",
@@ -150,6 +151,29 @@ def sector_dimension(L: int, sector: Sector) -> int:
         return math.comb(L, n) * math.comb(n, u)
 
     return sum(leg(n0, u0) * leg(n1, total_up - u0) for u0 in range(max(0, total_up - n1), min(n0, total_up) + 1))
+
+
+def sector_dimension_log10(L: int, sector: Sector) -> float:
+    """``log10`` of :func:`sector_dimension` from ``lgamma`` (float arithmetic, fast at any ``L``).
+
+    The exact count multiplies big integers term by term, which takes minutes at
+    ``L = 10^5``; this is what the refusal of an impossible run looks at first.
+    """
+    _check_sector(L, sector)
+    n0, n1 = L - sector.h0, L - sector.h1
+    total_up = (sector.two_sz + n0 + n1) // 2
+
+    def lcomb(n, k):
+        return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+    terms = [
+        lcomb(L, n0) + lcomb(n0, u0) + lcomb(L, n1) + lcomb(n1, total_up - u0)
+        for u0 in range(max(0, total_up - n1), min(n0, total_up) + 1)
+    ]
+    if not terms:
+        return -math.inf
+    top = max(terms)
+    return (top + math.log(sum(math.exp(t - top) for t in terms))) / math.log(10.0)
 
 
 class LadderHamiltonian:
@@ -318,11 +342,14 @@ def ground_state(
         if n_holes is None:
             raise ValueError("give n_holes or a sector")
         sector = default_sector(model.L, n_holes)
-    dim = sector_dimension(model.L, sector)  # known before anything is built
+    # known before anything is built: first in floats (instant at any L), then exactly
+    log_dim = sector_dimension_log10(model.L, sector)
+    dim = sector_dimension(model.L, sector) if log_dim <= math.log10(max_dimension) + 1.0 else 10.0 ** min(log_dim, 300)
     if dim > max_dimension:
         gb = dim * 8 * 40 / 2**30  # Lanczos vectors and the sparse matrix's rows, roughly 40 doubles per state
         raise ValueError(
-            f"L = {model.L}: the sector {sector} has dimension {dim:.4g}, above max_dimension = {max_dimension:.4g} "
+            f"L = {model.L}: the sector {sector} has dimension "
+            f"{f'{dim:.4g}' if log_dim < 300 else f'~10^{log_dim:.4g}'}, above max_dimension = {max_dimension:.4g} "
             f"(it would need ~{gb:.3g} GB and hours to days of Lanczos); exact diagonalisation reaches about "
             "L = 10 rungs on this machine: use fewer rungs or DMRG (jaxnickel dmrg)"
         )

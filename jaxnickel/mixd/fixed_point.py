@@ -131,9 +131,15 @@ def _solve_seeds(params, lattice, seeds, tol, max_steps, adjoint="implicit"):
             residual_b15_b17_b19, x_start, args, rtol=tol, atol=tol, max_steps=max_steps, adjoint=adjoint
         )
 
-    starts = jax.vmap(lambda f: _seed(f, params, lattice, ks))(jnp.asarray(seeds))
-    rs = jax.vmap(run)(starts)
-    energies = jax.vmap(lambda x: energy_of_state(x, params, lattice, ks))(rs.x)
+    # a converged root does not depend on its start (and the implicit adjoint ignores it):
+    # no derivative flows through the seeds' bisections, which also keeps reverse mode clear
+    # of their vmapped root solves (jax.grad with respect to n_holes)
+    starts = jax.lax.stop_gradient(jax.vmap(lambda f: _seed(f, params, lattice, ks))(jnp.asarray(seeds)))
+    # one seed after another (lax.map): each Newton loop stops at its own convergence instead of
+    # running in lockstep with the slowest seed, and reverse mode transposes a scan (a vmap of
+    # the implicit root solves fails to transpose for n_holes, which enters the residual alone)
+    rs = jax.lax.map(run, starts)
+    energies = jax.lax.map(lambda x: energy_of_state(x, params, lattice, ks), rs.x)
     score = jnp.where(rs.converged, energies, jnp.inf)
     any_ok = jnp.any(rs.converged)
     best = jnp.where(any_ok, jnp.argmin(score), jnp.argmin(rs.residual))
@@ -171,7 +177,7 @@ def solve_fixed_point(
         return _solve_seeds(params, lattice, seeds, tol, seed_steps, adjoint)
     pc = eqx.tree_at(lambda q: q.n_holes, params, params.n_holes * coarse.n_sites / lattice.n_sites)
     xc, _, steps_c, _ = _solve_seeds(pc, coarse, seeds, tol, seed_steps)
-    x, ok, steps, res = run(xc)
+    x, ok, steps, res = run(jax.lax.stop_gradient(xc))
 
     def fallback(_):
         xf, okf, sf, rf = _solve_seeds(params, lattice, seeds, tol, seed_steps, adjoint)

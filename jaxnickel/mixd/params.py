@@ -15,7 +15,23 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["MixDParams", "validate_params", "ValidityWarning", "DopingWarning"]
+from ..ranges import Range, check_range
+
+__all__ = ["MixDParams", "validate_params", "ValidityWarning", "DopingWarning", "RANGES"]
+
+_SCALE_WHY = (
+    "the energy unit is arbitrary (conventionally V = 1) but the solvers' float64 tolerances are set in it; "
+    "outside 1e-6 .. 1e6 their arithmetic overflows or cannot resolve the gap: rescale all couplings together"
+)
+
+#: supported range of each coupling (energy unit of the model, conventionally V = 1), checked by
+#: :func:`validate_params` before anything is compiled (see :mod:`jaxnickel.ranges`)
+RANGES = {
+    "t": Range(1e-6, 1e6, "", _SCALE_WHY),
+    "J": Range(1e-6, 1e6, "", _SCALE_WHY),
+    "V": Range(1e-6, 1e6, "", _SCALE_WHY),
+    "epsilon": Range(0.0, 1e6, "", _SCALE_WHY, symmetric=True),
+}
 
 
 class ValidityWarning(UserWarning):
@@ -78,18 +94,14 @@ def _concrete(x):
 
 
 def validate_params(params: MixDParams, lattice) -> None:
-    """Raise ``ValueError`` naming the parameter and its allowed range.
+    """Raise ``ValueError`` naming the parameter and its allowed range (:data:`RANGES`).
 
     Traced (abstract) values are skipped: validation happens where the values
     are concrete, i.e. in :func:`jaxnickel.mixd.solve` outside ``jit``.
     Warns with :class:`DopingWarning` when the doping is >= 0.5.
     """
-    for name in ("t", "J", "V"):
-        v = _concrete(getattr(params, name))
-        if v is None:
-            continue
-        if not math.isfinite(v) or v <= 0.0:
-            raise ValueError(f"{name} must be a finite number > 0, got {v}")
+    for name in ("t", "J", "V", "epsilon"):
+        check_range(name, _concrete(getattr(params, name)), RANGES[name])
     t, J, V = (_concrete(getattr(params, n)) for n in ("t", "J", "V"))
     if None not in (t, J, V) and t > 0.5 * min(J, V):
         warnings.warn(
@@ -100,8 +112,6 @@ def validate_params(params: MixDParams, lattice) -> None:
         )
     eps = _concrete(params.epsilon)
     if eps is not None:
-        if not math.isfinite(eps):
-            raise ValueError(f"epsilon must be a finite number, got {eps}")
         if lattice.dim == 1 and eps != 0.0:
             raise ValueError(
                 f"epsilon (diagonal recombination, Eq. 13) needs a 2D lattice; on a ladder it must be 0, got {eps}"

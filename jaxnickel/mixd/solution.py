@@ -230,24 +230,26 @@ def load_solution(path) -> MixDSolution:
     :class:`MixDSolution` plus ``__meta__``, a JSON string with ``format``,
     ``params``, ``lattice``, ``method``, ``jaxnickel_version``, ``git_revision``.
     """
-    with np.load(path, allow_pickle=False) as data:
-        from ..provenance import read_npz_meta
+    from ..provenance import check_stored_state, read_npz
 
-        meta = read_npz_meta(data, path, FILE_FORMAT, "MixD solution")
-        names = [n for n in SCALAR_FIELDS + _ARRAYS if n != "result"]
-        fields = {name: jnp.asarray(data[name]) for name in names}
-        # files written before result codes existed: successful iff converged
-        fields["result"] = (
-            jnp.asarray(data["result"])
-            if "result" in data
-            else jnp.asarray(0 if bool(data["converged"]) else int(RESULTS.max_steps_reached), dtype=jnp.int32)
-        )
-    return MixDSolution(
-        params=MixDParams.from_dict(meta["params"]),
-        lattice=lattice_from_dict(meta["lattice"]),
-        method=meta["method"],
-        **fields,
+    names = [n for n in SCALAR_FIELDS + _ARRAYS if n != "result"]
+    meta, data = read_npz(
+        path, FILE_FORMAT, "MixD solution", names, optional=("result",), meta_keys=("params", "lattice", "method")
     )
+    check_stored_state(path, "MixD solution", data, "converged", ("energy", "residual", "beta", "mu", "delta"))
+    fields = {name: jnp.asarray(data[name]) for name in names}
+    # files written before result codes existed: successful iff converged
+    fields["result"] = (
+        jnp.asarray(data["result"])
+        if "result" in data
+        else jnp.asarray(0 if bool(data["converged"]) else int(RESULTS.max_steps_reached), dtype=jnp.int32)
+    )
+    try:
+        params = MixDParams.from_dict(meta["params"])
+        lattice = lattice_from_dict(meta["lattice"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{path}: damaged MixD solution file: bad params or lattice record ({e})") from None
+    return MixDSolution(params=params, lattice=lattice, method=meta["method"], **fields)
 
 
 def _py(x):

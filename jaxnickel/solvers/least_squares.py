@@ -169,14 +169,21 @@ def multistart_least_squares(
 
     best = None
     per_start = []
+    failures = []
     n = len(z_starts)
     for i, z0 in enumerate(z_starts):
         if i == 0:
             compiling(object(), f"the {label} (model, Jacobian and Levenberg-Marquardt)", enabled=progress)
         with bar(None, f"{label} start {i + 1}/{n}", enabled=progress, unit="eval") as pbar:
             current["update"] = callback_updater(pbar, postfix="chi2={:.6g}")
-            z, chi2, ok, steps = run(jnp.asarray(z0, dtype=float))
-            chi2 = float(chi2)
+            try:
+                z, chi2, ok, steps = run(jnp.asarray(z0, dtype=float))
+                chi2 = float(chi2)
+            except eqx.EquinoxRuntimeError as exc:
+                # a linear solve inside the model met non-finite input (e.g. a trial step that
+                # empties a band): this start failed, the others may not
+                z, chi2, ok, steps = z0, math.nan, False, 0
+                failures.append(str(exc).split("\n\n")[-1].splitlines()[0][:200])
             pbar.set_postfix_str(f"chi2={chi2:.6g}, {int(steps)} steps, {'converged' if ok else 'NOT converged'}")
         current["update"] = None
         per_start.append(chi2 if math.isfinite(chi2) else None)
@@ -185,7 +192,15 @@ def multistart_least_squares(
         if math.isfinite(chi2) and (best is None or chi2 < best.chi2):
             best = LeastSquaresRun(np.asarray(z), chi2, bool(ok), int(steps), i, per_start)
     if best is None:
-        raise RuntimeError("every start of the fit failed (non-finite chi^2)")
+        from ..results import RESULTS, SolveError
+
+        why = f" ({failures[0]})" if failures else ""
+        raise SolveError(
+            f"every start of the {label} failed: the model gave non-finite residuals{why}; the parameters left "
+            "the region where the model is defined (e.g. a Fermi level outside a band): fix or restart them "
+            "closer to the data",
+            RESULTS.nonfinite,
+        )
     best.chi2_per_start = per_start
     return best
 

@@ -50,12 +50,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..fit import CONVERGED_GRID, FIT_PARAMETERS, CoarseGridWarning, DegenerateFitWarning, build_params, grid_bias_note
+from ..fit import (
+    CONVERGED_GRID,
+    FIT_PARAMETERS,
+    CoarseGridWarning,
+    DegenerateFitWarning,
+    build_params,
+    check_fit_value,
+    clip_to_range,
+    grid_bias_note,
+)
 from ..provenance import clean_json
 from ..results import RESULTS, describe, raise_or_warn
 from ..solvers import require_x64
 from ..solvers.least_squares import (
-    check_domain,
     covariance_analysis,
     from_unconstrained,
     multistart_least_squares,
@@ -272,7 +280,7 @@ def fit_spectra(
     if "kappa" in named and named & {"kappa_a", "kappa_b"}:
         raise ValueError("kappa ties kappa_a = kappa_b: give kappa or kappa_a/kappa_b, not both")
     for k, v in list(fixed.items()) + list(start.items()):
-        check_domain(k, SPECTRUM_PARAMETERS[k][1], float(v))
+        check_fit_value(k, float(v), SPECTRUM_PARAMETERS)
     if not isinstance(grid, int) or grid < 8:
         raise ValueError(f"grid must be an integer >= 8, got {grid!r}")
     if not isinstance(starts, int) or starts < 1:
@@ -374,7 +382,7 @@ def fit_spectra(
     def phys_of_z(z):
         v = dict(base)
         for i, n in enumerate(names):
-            v[n] = from_unconstrained(domains[i], z[i])
+            v[n] = clip_to_range(n, from_unconstrained(domains[i], z[i]))
         return v
 
     z_first = np.array([to_unconstrained(d, start_value(n)) for n, d in zip(names, domains, strict=True)])

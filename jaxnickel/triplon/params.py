@@ -7,19 +7,50 @@ form of the energy cutoff is static.
 
 from __future__ import annotations
 
-import math
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..ranges import Range, check_range
+from .bands import RANGES as BAND_RANGES
 from .bands import BandParams, validate_band_params
 
 __all__ = ["TriplonParams", "make_params", "validate_params", "K_B", "CUTOFFS"]
 
 #: Boltzmann constant in eV / K (CODATA 2018, exact)
 K_B = 8.617333262e-5
+
+_STRONG = (
+    "the BCS mean field of Eq. (14) is a weak-to-intermediate coupling theory (the paper: lambda <~ 0.5); "
+    "beyond this the gap exceeds the bandwidth and the solver cannot be seeded"
+)
+
+#: supported range of each pairing parameter, checked by :func:`validate_params` before anything is
+#: compiled (see :mod:`jaxnickel.ranges`; the band parameters: :data:`jaxnickel.triplon.bands.RANGES`)
+RANGES = {
+    "V": Range(0.0, 20.0, "eV", _STRONG, lo_open=True),
+    "lambda": Range(0.0, 5.0, "", _STRONG, lo_open=True),
+    "kappa_a": Range(
+        0.0, 10.0, "", "a Kondo-to-Hund ratio of Eq. (11) is of order 1 (paper: 0..2); beyond 10 the seeds fail"
+    ),
+    "kappa_b": Range(
+        0.0, 10.0, "", "a Kondo-to-Hund ratio of Eq. (11) is of order 1 (paper: 0..2); beyond 10 the seeds fail"
+    ),
+    "omega": Range(
+        0.0,
+        10.0,
+        "eV",
+        "the pairing cutoff is of order J_c ~ 0.3 eV; beyond the bandwidth it holds every state",
+        lo_open=True,
+    ),
+    "T": Range(
+        0.0,
+        1.0,
+        "eV",
+        "1 eV = 11605 K is far above every T_c of the model (~1000 K at lambda = 0.5) and smears the whole band",
+    ),
+}
 
 #: forms of the pairing cutoff: see :func:`jaxnickel.triplon.pairing.cutoff_weight`
 CUTOFFS = ("lorentzian", "sharp")
@@ -90,25 +121,14 @@ def _concrete(x):
 
 
 def validate_params(p: TriplonParams, n_grid: int | None = None) -> None:
-    """Raise ``ValueError`` naming the parameter and its allowed range (traced values skipped)."""
+    """Raise ``ValueError`` naming the parameter and its allowed range (:data:`RANGES`; traced values skipped)."""
     if not isinstance(p, TriplonParams):
         raise ValueError("params must be a jaxnickel.triplon.TriplonParams")
     validate_band_params(p.bands)
     if p.cutoff not in CUTOFFS:
         raise ValueError(f"cutoff must be one of {', '.join(CUTOFFS)}, got {p.cutoff!r}")
-    checks = {
-        "V": (lambda v: v > 0, "a finite number > 0 (eV)"),
-        "kappa_a": (lambda v: v >= 0, "a finite number >= 0"),
-        "kappa_b": (lambda v: v >= 0, "a finite number >= 0"),
-        "omega": (lambda v: v > 0, "a finite number > 0 (eV)"),
-        "T": (lambda v: v >= 0, "a finite number >= 0 (eV)"),
-    }
-    for name, (ok, allowed) in checks.items():
-        v = _concrete(getattr(p, name))
-        if v is None:
-            continue
-        if not math.isfinite(v) or not ok(v):
-            raise ValueError(f"{name} must be {allowed}, got {v}")
+    for name in ("V", "kappa_a", "kappa_b", "omega", "T"):
+        check_range(name, _concrete(getattr(p, name)), RANGES[name])
     if n_grid is not None:
         if isinstance(n_grid, bool) or not isinstance(n_grid, int | np.integer) or n_grid < 8:
             raise ValueError(f"grid must be an integer >= 8 (k-points per direction), got {n_grid!r}")
@@ -148,6 +168,7 @@ def make_params(
         check_memory("triplon", "fixed-point", grid * grid, flag=f"grid={grid}", largest="k-grid")
 
     bp = BandParams() if bands is None else bands
+    validate_band_params(bp, skip_mu=mu is None)  # before mu is derived from them
     if n_c is not None and mu is not None:
         raise ValueError("give n_c or mu, not both")
     if lam is not None and V is not None:
@@ -157,16 +178,12 @@ def make_params(
     if lam is None and V is None:
         lam = 0.5
     if mu is not None:
-        v = _concrete(mu)
-        if v is not None and not math.isfinite(v):
-            raise ValueError(f"mu must be a finite number (eV), got {v}")
+        check_range("mu", _concrete(mu), BAND_RANGES["mu"])
         bp = bp.replace(mu=mu)
     else:
         bp = bp.replace(mu=mu_from_density(n_c, bp, grid))
     if lam is not None:
-        v = _concrete(lam)
-        if v is not None and (not math.isfinite(v) or v <= 0):
-            raise ValueError(f"lambda must be a finite number > 0, got {v}")
+        check_range("lambda", _concrete(lam), RANGES["lambda"])
         dos = dos_fermi(bp, grid)
         na, nb = _concrete(dos.N_alpha), _concrete(dos.N_beta)
         if na is not None and nb is not None and (na <= 0 or nb <= 0):
@@ -175,6 +192,13 @@ def make_params(
                 f"got N_alpha={na:.3g}, N_beta={nb:.3g}: give V instead"
             )
         V = lam / jnp.sqrt(dos.N_alpha * dos.N_beta)
+        v = _concrete(V)
+        if v is not None and not (v <= RANGES["V"].hi):
+            raise ValueError(
+                f"lambda = {float(lam):g} needs V = lambda / sqrt(N_alpha N_beta) = {v:.4g} eV "
+                f"(N_alpha = {na:.3g}, N_beta = {nb:.3g} per eV), beyond V's supported {RANGES['V'].hi:g} eV: "
+                f"{RANGES['V'].why}"
+            )
     p = TriplonParams(bands=bp, V=V, kappa_a=kappa_a, kappa_b=kappa_b, omega=omega, T=T, cutoff=cutoff)
     validate_params(p, grid)
     return p

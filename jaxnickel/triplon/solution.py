@@ -322,17 +322,21 @@ def _array_fields() -> tuple[str, ...]:
 
 def load_solution(path) -> TriplonSolution:
     """Load a solution written by :meth:`TriplonSolution.save`."""
-    from ..provenance import read_npz_meta
+    from ..provenance import check_stored_state, read_npz
 
-    with np.load(path, allow_pickle=False) as data:
-        meta = read_npz_meta(data, path, FILE_FORMAT, "triplon solution")
-        missing = [n for n in _array_fields() if n not in data]
-        if missing:
-            raise ValueError(f"{path}: damaged triplon solution file: missing field(s) {', '.join(missing)}")
-        fields = {name: jnp.asarray(data[name]) for name in _array_fields()}
-    return TriplonSolution(
-        params=TriplonParams.from_dict(meta["params"]), grid=int(meta["grid"]), method=meta["method"], **fields
+    meta, data = read_npz(
+        path, FILE_FORMAT, "triplon solution", _array_fields(), meta_keys=("params", "grid", "method")
     )
+    check_stored_state(
+        path, "triplon solution", data, "converged", ("free_energy", "residual", "delta_alpha", "delta_beta")
+    )
+    fields = {name: jnp.asarray(data[name]) for name in _array_fields()}
+    try:
+        params = TriplonParams.from_dict(meta["params"])
+        grid = int(meta["grid"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{path}: damaged triplon solution file: bad params or grid record ({e})") from None
+    return TriplonSolution(params=params, grid=grid, method=meta["method"], **fields)
 
 
 def _sign_changes(bp, band, start, end, n=256):

@@ -65,7 +65,8 @@ CHANNELS = ("auto", "s", "d")
 #: values of ``TriplonSolution.channel``
 CHANNEL_NAMES = ("normal", "s+-", "d", "s+id")
 
-_AMPLITUDES = jnp.logspace(-6, jnp.log10(0.5), 25)  # eV, seed amplitude scan
+# eV, seed amplitude scan (NumPy float64: nothing is computed by JAX at import, before float64 is on)
+_AMPLITUDES = np.logspace(-6, np.log10(0.5), 25)
 
 
 class ConvergenceWarning(RuntimeWarning):
@@ -91,7 +92,7 @@ def _seed(direction, p, grid, n):
     # on the full grid: a subsampled grid misses the weak-coupling minimum (the gap is
     # then below the subgrid's energy resolution) and seeds the normal state
     fs = jax.lax.map(lambda s: _free_energy_of(s * direction, p, grid), _AMPLITUDES)
-    return _AMPLITUDES[jnp.argmin(fs)] * direction
+    return jnp.asarray(_AMPLITUDES)[jnp.argmin(fs)] * direction
 
 
 def _free_energy_of(c, p, grid):
@@ -337,6 +338,7 @@ def solve_jax(
             cands.append(cand)
     # a channel that did not converge but reached a lower free energy than the returned
     # state means the returned state may not be the ground state: non-convergence
+    gap_resolution = max(1e-12, 100.0 * tol)
     best = _pick(cands[n_real:], tol, best=_pick(cands[:n_real], tol), margin=True)
     failed = jnp.min(jnp.stack([jnp.where(c[2] <= tol, jnp.inf, c[0]) for c in cands]))
 
@@ -344,7 +346,10 @@ def solve_jax(
         f, r, res = best
         r = canonical_gauge(r)
         scale = jnp.max(jnp.abs(r))
-        normal = ~(f < 0.0) | (scale < 1e-12)
+        # a gap the solve cannot tell from zero (below ~100 x its tolerance, 1e-9 eV = 1e-6 meV
+        # by default) is the normal state; if the normal state is unstable there, the solve is
+        # reported as unresolved below, never as a converged superconductor
+        normal = ~(f < 0.0) | ~(scale > gap_resolution)
         r = jnp.where(normal, 0.0, r)
         f = jnp.where(normal, 0.0, f)
         res = jnp.where(normal, _residual_complex(r, p, g), res)
@@ -373,7 +378,8 @@ def solve_jax(
     unresolved = failed < f
     # the normal state is only an answer where it is stable (linearised kernel < 1)
     lam_max = jnp.maximum(lam_s if channel != "d" else 0.0, lam_d if channel != "s" else 0.0)
-    unresolved = unresolved | (normal & (lam_max > 1.0))
+    # (a NaN eigenvalue cannot confirm stability: unresolved, too)
+    unresolved = unresolved | (normal & ~(lam_max <= 1.0))
     if channel == "auto":
         # in the branch search a saddle is not an answer
         unresolved = unresolved | (~normal & stab.unstable)

@@ -1,0 +1,112 @@
+"""Process-wide JAX/XLA settings that jaxnickel applies where it owns the process (the CLI).
+
+* **XLA CPU scheduler** (:func:`configure_xla_flags`): vmapped triplon solves deadlocked
+  XLA's CPU runtime in 3 of 8 runs under jaxlib 0.10 (0 % CPU forever, no error);
+  ``--xla_cpu_enable_concurrency_optimized_scheduler=false`` avoided it in every run.  XLA
+  aborts the process on a flag it does not know, so the flag is added only for the jaxlib
+  releases it was tested with (:data:`SCHEDULER_FLAG_JAXLIB`), only while JAX is not yet
+  imported, and never when ``XLA_FLAGS`` already sets it.  ``JAXNICKEL_XLA_FLAGS=0`` turns
+  it off.  Library code does not need it: the triplon sweeps batch with ``lax.map`` by
+  default (:func:`jaxnickel.sweep.triplon_sweep`), which never deadlocked.  A Python user who
+  vmaps triplon solves on a CPU can call :func:`configure_xla_flags` before importing JAX.
+* **Equinox runtime checks** (:func:`configure_equinox`): in the CLI, ``EQX_ON_ERROR=nan``
+  (unless set): a failed check inside a compiled solve (a linear solve fed NaN) returns NaN,
+  which the solve's ``result`` reports as ``nonfinite``, instead of raising from a host
+  callback.  Programs without host callbacks can be stored in the compilation cache.
+* **Persistent compilation cache** (:func:`enable_compilation_cache`): compiled programs
+  are stored in a user cache directory, so a second ``jaxnickel`` run with the same shapes
+  loads its programs instead of compiling them (see ``docs/performance.md``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+__all__ = [
+    "SCHEDULER_FLAG",
+    "SCHEDULER_FLAG_JAXLIB",
+    "configure_equinox",
+    "configure_process",
+    "configure_xla_flags",
+    "default_cache_dir",
+    "enable_compilation_cache",
+]
+
+SCHEDULER_FLAG = "--xla_cpu_enable_concurrency_optimized_scheduler=false"
+#: jaxlib release series whose XLA knows :data:`SCHEDULER_FLAG` (tested)
+SCHEDULER_FLAG_JAXLIB = ("0.10.",)
+
+
+def _jaxlib_version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("jaxlib")
+    except PackageNotFoundError:
+        return None
+
+
+def configure_xla_flags() -> bool:
+    """Add :data:`SCHEDULER_FLAG` to ``XLA_FLAGS`` where it is known and safe; ``True`` if added.
+
+    Must run before JAX is imported (XLA reads ``XLA_FLAGS`` once); does nothing afterwards.
+    """
+    if os.environ.get("JAXNICKEL_XLA_FLAGS", "1") == "0" or "jax" in sys.modules:
+        return False
+    current = os.environ.get("XLA_FLAGS", "")
+    if "xla_cpu_enable_concurrency_optimized_scheduler" in current:
+        return False
+    v = _jaxlib_version()
+    if v is None or not v.startswith(SCHEDULER_FLAG_JAXLIB):
+        return False
+    os.environ["XLA_FLAGS"] = f"{current} {SCHEDULER_FLAG}".strip()
+    return True
+
+
+def configure_equinox() -> bool:
+    """``EQX_ON_ERROR=nan`` unless the user set it or Equinox is already imported; ``True`` if set."""
+    if "EQX_ON_ERROR" in os.environ or "equinox" in sys.modules:
+        return False
+    os.environ["EQX_ON_ERROR"] = "nan"
+    return True
+
+
+def configure_process() -> None:
+    """Everything the CLI sets before JAX and Equinox are imported."""
+    configure_xla_flags()
+    configure_equinox()
+
+
+def default_cache_dir() -> Path:
+    """``$JAXNICKEL_CACHE_DIR``, else ``$XDG_CACHE_HOME/jaxnickel/xla``, else ``~/.cache/jaxnickel/xla``."""
+    env = os.environ.get("JAXNICKEL_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "jaxnickel" / "xla"
+
+
+def enable_compilation_cache(path=None) -> Path | None:
+    """Store compiled XLA programs in ``path`` (default :func:`default_cache_dir`) and reuse them.
+
+    ``JAXNICKEL_CACHE=0`` (or ``--no-cache`` on the command line) switches it off.  Every
+    program is cached (no minimum compile time or size), so a second run of the same
+    command compiles nothing.  Returns the directory, or ``None`` when off or not writable.
+    """
+    if os.environ.get("JAXNICKEL_CACHE", "1") == "0":
+        return None
+    d = Path(path) if path is not None else default_cache_dir()
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    if not os.access(d, os.W_OK):
+        return None
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", str(d))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return d
