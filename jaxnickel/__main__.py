@@ -1,7 +1,5 @@
 """``python -m jaxnickel``: the command-line interface (:mod:`jaxnickel.cli`)."""
 
-import sys
+from .cli import run
 
-from .cli import main
-
-sys.exit(main())
+run()

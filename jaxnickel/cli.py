@@ -497,6 +497,8 @@ def _check_output(path, flag: str, suffixes: tuple[str, ...]) -> None:
         raise ValueError(f"{flag} {path}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
         raise ValueError(f"{flag} {path}: folder {folder} is not writable")
+    if os.path.exists(path):  # never silently: the old file stays until the new one is complete
+        print(f"jaxnickel: note: {flag} {path} exists; it is replaced when the run succeeds", file=sys.stderr)
 
 
 def _cmd_triplon(a) -> int:
@@ -1086,5 +1088,20 @@ def main(argv=None) -> int:
         return EXIT_INTERNAL
 
 
+def run() -> None:
+    """The ``jaxnickel`` console script: :func:`main`, then exit with its code.
+
+    After Ctrl-C the process ends at once (``os._exit(130)``, stdio flushed): a normal
+    interpreter shutdown while XLA's runtime threads are still busy can crash (SIGSEGV).
+    Every output is written atomically, so nothing is left half-written.
+    """
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import math
@@ -192,3 +193,48 @@ def atomic_write_text(path, text: str):
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+@contextlib.contextmanager
+def folder_lock(folder, what: str):
+    """Hold ``folder/.jaxnickel.lock`` (this process's pid) while a run writes into ``folder``.
+
+    A second run into the same folder is refused with a ``ValueError`` naming the pid that
+    holds it; a lock left by a process that no longer exists (killed, power cut) is taken over.
+    """
+    folder = Path(folder)
+    lock = folder / ".jaxnickel.lock"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid > 0 and pid != os.getpid() and _alive(pid):
+                raise ValueError(
+                    f"{folder}: another jaxnickel {what} (pid {pid}) is writing into this folder; "
+                    "wait for it to finish or choose another --out"
+                ) from None
+            lock.unlink(missing_ok=True)  # stale: its process is gone
+            continue
+        with os.fdopen(fd, "w") as fh:
+            fh.write(str(os.getpid()))
+        break
+    else:  # pragma: no cover - a race lost twice
+        raise ValueError(f"{folder}: could not take the lock {lock}")
+    try:
+        yield lock
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -5,7 +5,7 @@ interactions are separable: no ``N_k x N_k`` kernel anywhere).  :data:`BYTES_PER
 the measured peak memory per k point of each solver, XLA temporaries included
 (``benchmarks/memory_per_kpoint.py``, results/memory_per_kpoint.md: the largest value
 over the sizes measured, rounded up); :func:`check_memory` compares
-``BASE_BYTES + margin * BYTES_PER_K * N_k * batch`` with the memory available on the
+``BASE_BYTES[model] + MARGIN * BYTES_PER_K * N_k * batch`` with the memory available on the
 device (``MemAvailable`` of the host for the CPU; the device's free memory for a GPU)
 and raises :class:`ResourceError` -- a ``ValueError``: the command line exits with
 code 2 -- naming the parameter, the estimate, what is available and the largest size
@@ -19,17 +19,19 @@ import os
 
 __all__ = ["ResourceError", "BYTES_PER_K", "BASE_BYTES", "available_memory", "estimate_bytes", "check_memory"]
 
-#: measured peak bytes per k point of one solve (model, method), XLA temporaries included: the largest
-#: value over grids 512^2-1024^2 (benchmarks/results/memory_per_kpoint.md, 2026-12-03, CPU; at 256^2
-#: the grid-independent parts still dominate); a GPU's temporaries may differ
+#: measured peak bytes per k point of one solve (model, method), XLA temporaries included
+#: (benchmarks/results/memory_per_kpoint.md, 2026-12-03, CPU): with :data:`MARGIN` they cover the
+#: largest value measured over grids 256^2-1024^2 (at 256^2 the grid-independent parts still
+#: dominate); a GPU's temporaries may differ
 BYTES_PER_K = {
-    ("mixd", "fixed-point"): 760,
+    ("mixd", "fixed-point"): 700,
     ("mixd", "gradient"): 500,
     ("triplon", "fixed-point"): 2300,
     ("triplon", "gradient"): 2200,
 }
-#: the JAX runtime and compiled programs, independent of the grid (peak RSS of a 16 x 16 solve: 0.5-1.1 GB)
-BASE_BYTES = 1100 * 2**20
+#: the JAX runtime and compiled programs, independent of the grid (peak RSS of a 16 x 16 solve:
+#: MixD 0.51-0.59 GB, triplon 0.84-1.08 GB)
+BASE_BYTES = {"mixd": 600 * 2**20, "triplon": 1000 * 2**20}
 #: safety factor on the per-k-point estimate
 MARGIN = 1.25
 
@@ -73,7 +75,7 @@ def available_memory() -> tuple[int | None, str]:
 def estimate_bytes(model: str, method: str, n_k: int, batch: int = 1) -> int:
     """Estimated peak memory of ``batch`` simultaneous solves (a vmapped chunk) on ``n_k`` k points."""
     per_k = BYTES_PER_K[(model, "gradient" if method == "gradient" else "fixed-point")]
-    return int(BASE_BYTES + MARGIN * per_k * n_k * max(int(batch), 1))
+    return int(BASE_BYTES[model] + MARGIN * per_k * n_k * max(int(batch), 1))
 
 
 def check_memory(
@@ -90,7 +92,7 @@ def check_memory(
     if avail is None or need <= avail:
         return need
     per_point = MARGIN * BYTES_PER_K[(model, "gradient" if method == "gradient" else "fixed-point")] * max(batch, 1)
-    fits = max(0, int((avail - BASE_BYTES) / per_point))
+    fits = max(0, int((avail - BASE_BYTES[model]) / per_point))
     size = math.isqrt(fits) if dim == 2 else fits
     largest = (
         f"; the largest {largest} on this machine is about {size}" + (f" x {size}" if dim == 2 else "")

@@ -993,6 +993,30 @@ def _mixd_fn(lattice, method: str, tol: float, max_steps, hartree: bool):
     return mixd_point
 
 
+def _check_sweep_memory(label, model, method, n_k, scanned, sweep_kw, default_batching) -> None:
+    """Refuse a sweep whose compiled chunk cannot fit, before anything is compiled.
+
+    Under ``batching="vmap"`` a chunk holds ``chunk_size`` solves at once (all points when
+    ``chunk_size`` is None); under ``"map"`` one at a time.  ``check_resources=False`` skips it.
+    """
+    if not sweep_kw.pop("check_resources", True):
+        return
+    from .resources import check_memory
+
+    sizes = [int(np.size(v)) for v in scanned.values()]
+    n = int(np.prod(sizes)) if sweep_kw.get("mode", "product") == "product" else max(sizes, default=1)
+    chunk = min(int(sweep_kw.get("chunk_size") or n), n)
+    batch = chunk if sweep_kw.get("batching", default_batching) == "vmap" else 1
+    check_memory(
+        model,
+        method,
+        n_k,
+        flag=f"{label}: {batch} point(s) per compiled chunk (chunk_size / batching)",
+        largest=None,
+        batch=batch,
+    )
+
+
 def mixd_sweep(
     lattice,
     *,
@@ -1018,7 +1042,9 @@ def mixd_sweep(
     starts each solve from the previous solution.  ``fields`` defaults to the scalar
     observables of :class:`~jaxnickel.mixd.MixDSolution` (energy, N_sc, N_cc, ..., order
     parameters, binding energy, ``converged``, ``residual``); k-resolved fields such as
-    ``"delta"`` may be requested too.  Other keywords go to :func:`sweep`.  Requires float64.
+    ``"delta"`` may be requested too.  ``check_resources=False`` skips the memory estimate of a
+    compiled chunk (:mod:`jaxnickel.resources`; ``chunk_size`` points at once under ``vmap``).
+    Other keywords go to :func:`sweep`.  Requires float64.
     """
     from .mixd.params import MixDParams, validate_params
     from .mixd.solution import SCALAR_FIELDS
@@ -1040,6 +1066,7 @@ def mixd_sweep(
     if not scanned:
         raise ValueError(f"{label}: nothing to scan: give at least one of t, J, V, epsilon, n_holes as a 1-D array")
     _validate_each(label, scanned, fixed, lambda d: validate_params(MixDParams(hartree=hartree, **d), lattice))
+    _check_sweep_memory(label, "mixd", method, lattice.n_sites, scanned, sweep_kw, "vmap")
     fn = _mixd_fn(lattice, method, float(tol), max_steps, bool(hartree))
     extra = {
         "model": "mixd",
@@ -1173,7 +1200,8 @@ def triplon_sweep(
     docs/triplon_results.md, "Problems found") and gain nothing on a CPU, where each
     solve is already vectorised over the k-grid.  Pass ``batching="vmap"`` on a GPU.
     With ``warm_start`` (e.g. ``"T"``) each point starts from the previous point's gap
-    coefficients.  Other keywords go to :func:`sweep`.  Requires float64.
+    coefficients.  ``check_resources=False`` skips the memory estimate of a compiled chunk.
+    Other keywords go to :func:`sweep`.  Requires float64.
     """
     from .solvers import require_x64
     from .triplon.bands import BandParams, _check_density
@@ -1193,7 +1221,18 @@ def triplon_sweep(
         raise ValueError(f"{label}: tol must be a number in (0, 1e-3) eV, got {tol!r}")
     if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1):
         raise ValueError(f"{label}: max_steps must be a positive integer, got {max_steps!r}")
-    sweep_keys = {"mode", "chunk_size", "progress", "warm_start", "warm_fallback", "devices", "attrs", "warn", "throw"}
+    sweep_keys = {
+        "mode",
+        "chunk_size",
+        "progress",
+        "warm_start",
+        "warm_fallback",
+        "devices",
+        "attrs",
+        "warn",
+        "throw",
+        "check_resources",
+    }
     sweep_kw = {k: values.pop(k) for k in list(values) if k in sweep_keys}
     unknown = sorted(set(values) - set(_TRIPLON_NAMES))
     if unknown:
@@ -1224,6 +1263,8 @@ def triplon_sweep(
     else:
         base = params
         validate_params(base, grid)
+    _check_sweep_memory(label, "triplon", method, grid * grid, scanned, {**sweep_kw, "batching": batching}, "map")
+    sweep_kw.pop("check_resources", None)
     via_nc = "n_c" in scanned or ("n_c" in given_fixed and any(n in scanned for n in _BAND_NAMES))
     via_lam = "lam" in scanned or ("lam" in given_fixed and (via_nc or any(n in scanned for n in _BAND_NAMES)))
 

@@ -317,3 +317,115 @@ def test_second_process_compiles_nothing(tmp_path):
     env["JAXNICKEL_CACHE"] = "0"
     env["JAXNICKEL_CACHE_DIR"] = str(tmp_path / "off")
     assert run()[2] == 0 and not (tmp_path / "off").exists()
+
+
+def test_two_reproduce_runs_into_one_folder_are_refused(tmp_path):
+    """The folder lock: held while a run writes, refused to a second run, taken over when stale."""
+    from jaxnickel.provenance import folder_lock
+
+    with folder_lock(tmp_path, "reproduce") as lock:
+        assert lock.read_text() == str(os.getpid())
+        # another live process holds it: pretend by writing our parent's pid
+        lock.write_text(str(os.getppid()))
+        with pytest.raises(ValueError, match=rf"another jaxnickel reproduce \(pid {os.getppid()}\)"):
+            with folder_lock(tmp_path, "reproduce"):
+                pass
+        lock.write_text(str(os.getpid()))
+    assert not (tmp_path / ".jaxnickel.lock").exists()
+    (tmp_path / ".jaxnickel.lock").write_text("999999999")  # a process that is gone
+    with folder_lock(tmp_path, "reproduce"):
+        pass
+    with pytest.raises(ValueError, match="another jaxnickel reproduce"):
+        (tmp_path / ".jaxnickel.lock").write_text(str(os.getppid()))
+        reproduce.run(tmp_path, progress=None, figures=["fig2"])
+
+
+def test_an_existing_output_file_is_never_replaced_silently(tmp_path, capsys):
+    out = tmp_path / "gap.png"
+    out.write_bytes(b"old")
+    cli._check_output(str(out), "--plot", (".png",))
+    err = capsys.readouterr().err
+    assert f"--plot {out} exists; it is replaced when the run succeeds" in err
+    assert out.read_bytes() == b"old"  # checking the path does not touch the file
+
+
+def test_sweep_chunk_that_cannot_fit_is_refused_before_compiling():
+    import time
+
+    from jaxnickel.lattice import Square
+    from jaxnickel.resources import ResourceError
+    from jaxnickel.sweep import mixd_sweep, triplon_sweep
+
+    t0 = time.perf_counter()
+    with pytest.raises(ResourceError, match=r"1000 point\(s\) per compiled chunk"):
+        mixd_sweep(Square(2048), t=0.1, V=np.linspace(0.5, 2.0, 1000), n_holes=4.0e5)
+    with pytest.raises(ResourceError, match=r"64 point\(s\) per compiled chunk"):
+        triplon_sweep(4096, lam=np.linspace(0.1, 0.5, 64), batching="vmap")
+    assert time.perf_counter() - t0 < 10.0
+
+
+@pytest.mark.slow
+def test_vmapped_triplon_solves_do_not_hang():
+    """The XLA CPU deadlock (issue 14): vmapped triplon solves under the CLI's process settings
+    (jaxnickel.runtime.configure_process), each run in a fresh process with a timeout, repeated.
+    Without the scheduler flag 3 of 8 such runs hung at 0 % CPU (jaxlib 0.10.2)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import jaxnickel.runtime as r; r.configure_process()\n"
+        "import jax, numpy as np; jax.config.update('jax_enable_x64', True)\n"
+        "from jaxnickel.sweep import triplon_sweep\n"
+        "ds = triplon_sweep(16, lam=np.linspace(0.2, 0.5, 4), batching='vmap', warn=False)\n"
+        "print(int(ds['converged'].sum()))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "EQX_ON_ERROR")}
+    for rep in range(6):
+        try:
+            out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"run {rep + 1} of the vmapped triplon sweep hung (> 300 s)")
+        assert out.returncode == 0, out.stderr[-800:]
+        assert out.stdout.split()[-1] == "4"
+
+
+def test_interrupt_and_concurrent_reproduce_in_subprocesses(tmp_path):
+    """A real SIGINT to a running `jaxnickel reproduce` ends it with one line and exit 130 and
+    releases the folder; while it runs, a second run into the same folder is refused (exit 2)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    exe = [sys.executable, "-m", "jaxnickel"]
+    env = {**os.environ, "JAXNICKEL_CACHE": "0"}
+    first = subprocess.Popen(
+        [*exe, "reproduce", "--out", str(tmp_path), "--quick", "--quiet"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lock = tmp_path / ".jaxnickel.lock"
+        t0 = time.monotonic()
+        while not lock.exists() and time.monotonic() - t0 < 120 and first.poll() is None:
+            time.sleep(0.2)
+        assert lock.exists(), "the first run never took the folder's lock"
+        second = subprocess.run(
+            [*exe, "reproduce", "--out", str(tmp_path), "--quick", "--quiet"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert second.returncode == 2, second.stderr
+        assert f"another jaxnickel reproduce (pid {first.pid})" in second.stderr
+        first.send_signal(signal.SIGINT)
+        _, err = first.communicate(timeout=180)  # a running XLA call finishes before Python sees it
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 130, err[-800:]
+    assert err.strip().splitlines()[-1] == "jaxnickel: interrupted"
+    assert not lock.exists() and not (tmp_path / "summary.json").exists()

@@ -145,8 +145,20 @@ def run(out_dir="jaxnickel-output", quick: bool = False, progress=print, *, figu
     paper-level extras such as ``"crossover"`` can be named too); ``bars``: a tqdm
     bar on stderr, one step per figure with its seconds (:mod:`jaxnickel.progress`).
     Returns the summary dict (also written to ``summary.json``).  Needs float64
-    (``jax.config.update("jax_enable_x64", True)``).
+    (``jax.config.update("jax_enable_x64", True)``).  A second run into the same folder
+    while one is writing there is refused (``ValueError``; :func:`jaxnickel.provenance.folder_lock`).
     """
+    from ..provenance import folder_lock
+
+    require_x64()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with folder_lock(out, "reproduce"):
+        return _run(out, quick, progress, figures=figures, bars=bars)
+
+
+def _run(out_dir, quick: bool, progress, *, figures=None, bars: bool = False) -> dict:
+    """The body of :func:`run` (holding the folder's lock)."""
     require_x64()
     if progress is None:
 
