@@ -88,7 +88,7 @@ _RANGE_WHY = {
         "an uncertainty below 1e-13 meV is far below any spectroscopy's resolution; the weighted residuals "
         "then exceed 1e14 and the fit loses its precision"
     ),
-    "temperature": "the triplon model's supported range (jaxnickel.triplon.params.RANGES)",
+    "temperature": "the triplon model supports T <= 1 eV = 11604.5 K (jaxnickel.triplon.params.RANGES)",
 }
 
 
@@ -345,32 +345,25 @@ def _parse_row(path, line: int, row: dict) -> tuple:
         theta = math.radians(deg)
 
     gap = _parse_number(path, line, "gap_meV", row["gap_meV"])
-    if not 0.0 < gap <= 1000.0:
-        raise _error(path, line, "gap_meV", f"gap magnitude must be in (0, 1000] meV, got {gap!r}: {_RANGE_WHY['gap']}")
+    _check_csv_range(path, line, "gap_meV", "gap", gap * _MEV, "gap magnitude")
     sigma = _parse_number(path, line, "uncertainty_meV", row["uncertainty_meV"])
-    if sigma <= 0.0:
-        raise _error(path, line, "uncertainty_meV", f"uncertainty must be > 0, got {sigma!r}")
-    if not 1e-13 <= sigma <= 1000.0:
-        raise _error(
-            path,
-            line,
-            "uncertainty_meV",
-            f"uncertainty must be in [1e-13, 1000] meV, got {sigma!r}: {_RANGE_WHY['sigma']}",
-        )
+    _check_csv_range(path, line, "uncertainty_meV", "sigma", sigma * _MEV, "uncertainty")
     temp = _parse_number(path, line, "temperature_K", row["temperature_K"])
-    if temp < 0.0:
-        raise _error(path, line, "temperature_K", f"temperature must be >= 0, got {temp!r}")
-    if temp * K_B > 1.0:
-        raise _error(
-            path,
-            line,
-            "temperature_K",
-            f"temperature must be <= 11604.5 K (1 eV), got {temp!r}: {_RANGE_WHY['temperature']}",
-        )
+    _check_csv_range(path, line, "temperature_K", "temperature", temp * K_B, "temperature")
     source = row["source"]
     if not source:
         raise _error(path, line, "source", "missing source")
     return SHEETS[sheet], theta, gap * _MEV, sigma * _MEV, temp * K_B, source, row.get("note", "")
+
+
+def _check_csv_range(path, line, column, name, value_ev, what) -> None:
+    """A CSV value (converted to eV) against :data:`DATA_RANGES_EV`, reported in the column's unit."""
+    lo, hi, lo_open = DATA_RANGES_EV[name]
+    if (value_ev > lo if lo_open else value_ev >= lo) and value_ev <= hi:
+        return
+    scale, unit = (K_B, "K") if name == "temperature" else (_MEV, "meV")
+    rule = f"{'(' if lo_open else '['}{lo / scale:g}, {hi / scale:g}] {unit}"
+    raise _error(path, line, column, f"{what} must be in {rule}, got {value_ev / scale:g}: {_RANGE_WHY[name]}")
 
 
 def _parse_text(text: str, path) -> GapData:

@@ -50,7 +50,7 @@ from .solvers.least_squares import (
     to_unconstrained,
     uncertainty_report,
 )
-from .triplon import BandParams, TriplonParams
+from .triplon import BandParams, TriplonParams, make_params
 from .triplon.bands import dos_fermi, mu_from_density
 from .triplon.pairing import cutoff_for_fit
 from .triplon.params import CUTOFFS
@@ -146,23 +146,14 @@ def clip_to_range(name: str, x):
     return jnp.clip(x, -r.hi if r.symmetric else r.lo, r.hi)
 
 
-def _check_fermi_level(fixed: dict, named: set, grid: int) -> None:
-    """``lambda`` with a fixed ``mu`` needs both bands at the Fermi level (else ``V`` is undefined)."""
-    if "mu" not in fixed or "lambda" not in named or named & {"t1", "t2", "t3", "eps_alpha", "eps_beta"}:
+def _check_fermi_level(fixed: dict, start: dict, named: set, grid: int) -> None:
+    """``lambda`` with a fixed ``mu`` needs both bands at the Fermi level: :func:`make_params` says so."""
+    bands = ("t1", "t2", "t3", "eps_alpha", "eps_beta")
+    if "mu" not in fixed or "lambda" not in named or any(b in named and b not in fixed for b in bands):
         return
-    bp = BandParams(mu=float(fixed["mu"]))
-    dos = dos_fermi(bp, min(grid, 256))
-    na, nb = float(dos.N_alpha), float(dos.N_beta)
-    if not (na > 0 and nb > 0):
-        raise ValueError(
-            f"mu = {float(fixed['mu']):g} eV puts the Fermi level outside band "
-            f"{'alpha' if not na > 0 else 'beta'} (N_alpha = {na:.3g}, N_beta = {nb:.3g} per eV): "
-            "lambda = V sqrt(N_alpha N_beta) then defines no V; fix V instead, or a mu inside both bands"
-        )
-
-
-def _check_value(name, v):
-    check_fit_value(name, v)
+    lam = float(start.get("lambda", fixed.get("lambda", FIT_PARAMETERS["lambda"][0])))
+    bp = BandParams(**{b: float(fixed[b]) for b in bands if b in fixed})
+    make_params(mu=float(fixed["mu"]), lam=lam, bands=bp, grid=min(grid, 256), check_resources=False)
 
 
 def build_params(values: dict, grid: int, T: float = 0.0, cutoff: str = "sharp") -> TriplonParams:
@@ -354,8 +345,8 @@ def fit_gaps(
     if "kappa" in named and named & {"kappa_a", "kappa_b"}:
         raise ValueError("kappa ties kappa_a = kappa_b: give kappa or kappa_a/kappa_b, not both")
     for k, v in list(fixed.items()) + list(start.items()):
-        _check_value(k, float(v))
-    _check_fermi_level(fixed, named, grid)
+        check_fit_value(k, float(v))
+    _check_fermi_level(fixed, start, named, grid)
     if not isinstance(grid, int) or grid < 8:
         raise ValueError(f"grid must be an integer >= 8, got {grid!r}")
     if not isinstance(starts, int) or starts < 1:

@@ -188,8 +188,9 @@ def make_params(
         na, nb = _concrete(dos.N_alpha), _concrete(dos.N_beta)
         if na is not None and nb is not None and (na <= 0 or nb <= 0):
             raise ValueError(
-                "lambda needs both bands at the Fermi level (N_alpha, N_beta > 0); "
-                f"got N_alpha={na:.3g}, N_beta={nb:.3g}: give V instead"
+                f"lambda needs both bands at the Fermi level: mu = {float(bp.mu):g} eV puts it outside band "
+                f"{'alpha' if not na > 0 else 'beta'} (N_alpha = {na:.3g}, N_beta = {nb:.3g} per eV), so "
+                "lambda = V sqrt(N_alpha N_beta) defines no V: give V instead (in a fit: fix V instead)"
             )
         V = lam / jnp.sqrt(dos.N_alpha * dos.N_beta)
         v = _concrete(V)
