@@ -12,7 +12,7 @@ API
 ---
 ``sweep(fn, grid, *, fixed=None, mode="product", chunk_size=None, progress=False,
 warm_start=None, warm_fallback=True, devices=None, fields=None, batching="vmap",
-attrs=None, warn=True) -> xarray.Dataset``
+attrs=None, warn=True, throw=False, distribute=None) -> xarray.Dataset``
 
 * ``grid``: ordered mapping ``name -> 1-D array``.  ``mode="product"`` scans the outer
   product (the result has shape ``tuple(len(v) for v in grid.values())``, C order, the
@@ -62,13 +62,38 @@ attrs=None, warn=True) -> xarray.Dataset``
   lines, not points.
 * ``warm_fallback`` (default ``True``; needs a scalar ``converged`` output): where a
   warm-started solve fails, the point is solved again from a cold start (``init=None``)
-  and the line continues from that solution; the field ``"warm_start_failed"`` marks
-  those points and ``attrs["warm_start_failed"]`` counts them.  Under ``batching="vmap"``
-  the fallback is a ``lax.cond`` that vmap turns into a select: the cold solve runs for
-  every point of the line, so a warm sweep costs about a cold sweep plus the warm solves.
-  With ``batching="map"`` only the failed points pay for it.  Whether or not it is on, a
-  failed point is never the start of the next one: the line continues from the last
-  converged solution.
+  and that solution replaces the failed one in the result; the field
+  ``"warm_start_failed"`` marks those points and ``attrs["warm_start_failed"]`` counts
+  them.  The compiled chunk program runs the warm scan only (it holds no cold branch);
+  after the chunks, the failed points are collected on the host and re-solved by the
+  cold single-point program (the program of a sweep without ``warm_start``, called with
+  ``init=None``), vmapped (or mapped, with ``batching="map"``) over the failed points
+  only.  That batch is padded (by repeating its last point) to a size from a short list
+  (the device count times powers of two, and the chunk size), at most the chunk size per
+  call, so repeated sweeps reuse a few cached programs instead of compiling one per
+  failure count; ``attrs["cold_resolve"]`` records the points, batch sizes and traces.
+  Only the failed points pay for the cold solve, under ``vmap`` as under ``map`` (a
+  ``lax.cond`` in the scan would run both branches at every point under ``vmap``), and
+  both batchings take the same path, so they give the same results.  Whether or not the
+  fallback is on, a failed point is never the start of the next one: the line continues
+  from the last *warm-converged* solution (or from its cold first point).  A point
+  recovered by the cold fallback is not the start of the next point either, because
+  the re-solve happens after the whole line has been scanned; a following point
+  therefore starts from a solution further back, and may fail (and be re-solved cold)
+  where a start from the recovered point would have converged.  (Earlier versions ran the
+  fallback inside the scan, where a recovered point did become the next start.)
+* ``distribute`` (default ``None``: on when ``jax.process_count() > 1``): a sweep across
+  the processes of a multi-controller JAX job (:mod:`jaxnickel.distributed`).  Every
+  process calls ``sweep`` with the same arguments after ``jax.distributed.initialize``;
+  the batch (points, or lines with ``warm_start``) is split into one contiguous block per
+  process in process order, each process runs its block on its local devices (the
+  compiled program is the same local program as in a one-process sweep: no collective
+  inside it, each process stops on its own), and the results are gathered with
+  :func:`jax.experimental.multihost_utils.process_allgather`.  **Every** process returns
+  the same complete Dataset (its attrs ``process_index``, ``timing``, ``devices`` and
+  ``cold_resolve`` describe the process that returns it); save it on process 0 only.
+  ``chunk_size`` counts points per call on each process.  ``distribute=False`` runs an
+  independent sweep on this process alone.
 
 Warm starts: when to use them
 -----------------------------
@@ -85,7 +110,10 @@ become lower in energy; and Newton's method has a finite basin.  The MixD fixed 
 (undamped Newton) is a case in point: on the L = 30 ladder a warm start from J/V = 0.5
 to 0.6 or 0.7 diverges in the BCS regime, while steps of 0.1 converge from J/V = 0.8 on
 (benchmarks/results/bench_sweep_cpu.md).  The cold fallback (``warm_fallback=True``)
-keeps such a sweep correct, but at those points it is a cold sweep.  Use fine steps,
+keeps such a sweep correct, but at those points it is a cold sweep, and since the line
+continues from its last warm-converged point, often at the later points of the line too
+(on the L = 16 ladder, J = 0.8 -> 1.0 fails warm, and so do 1.05 and 1.1 started from
+0.8; they are all re-solved cold).  Use fine steps,
 watch ``warm_start_failed`` and compare with a cold sweep where it matters.
 
 Results
@@ -96,7 +124,7 @@ coordinate along it; one data variable per output field, of shape ``grid shape +
 shape`` (a field's own axes are named ``<field>_dim0``, ...; the Fermi-surface fields
 of :func:`triplon_sweep` share the coordinate ``theta``); ``attrs``: fixed parameters,
 model description, package version, git revision, date, JAX version / backend /
-devices, chunking, timing, ``n_points``, ``not_converged`` and ``results`` (counts of
+devices, ``process_count`` / ``process_index``, chunking, timing, ``cold_resolve``, ``n_points``, ``not_converged`` and ``results`` (counts of
 each :class:`jaxnickel.RESULTS` code, when the output has a ``result`` field).  If a
 ``converged`` field has failures, ``attrs["failures"]`` lists the first 50 (all of
 them: :func:`failures`) and a :class:`SweepConvergenceWarning` is issued.
@@ -135,6 +163,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import hashlib
 import inspect
 import json
 import math
@@ -187,12 +216,18 @@ class SweepConvergenceWarning(RuntimeWarning):
 
 
 class SweepProgress(NamedTuple):
-    """Passed to a ``progress`` callable after each chunk."""
+    """Passed to a ``progress`` callable after each chunk.
+
+    With the cold fallback of warm starts, the warm failures of a chunk are not counted
+    in ``not_converged`` (they are re-solved after the chunks), and one more report with
+    the final count follows the re-solve.  In a sweep across processes every process
+    reports its own block: ``points_done`` and ``n_points`` count its points.
+    """
 
     chunk: int  #: chunks done (1-based)
     n_chunks: int
     points_done: int  #: grid points done (padding excluded)
-    n_points: int
+    n_points: int  #: grid points (of this process's block, in a sweep across processes)
     elapsed_s: float  #: seconds since the sweep started (compilation included)
     eta_s: float  #: estimated seconds left (from the run time per point so far)
     not_converged: int | None  #: failures so far (None when there is no ``converged`` field)
@@ -462,7 +497,20 @@ def _resolve_devices(devices) -> tuple:
         raise ValueError("devices must be None, a positive int or a non-empty sequence of jax devices")
     if len(set(devs)) != len(devs):
         raise ValueError("devices: the same device is listed twice")
+    me = jax.process_index()
+    if any(d.process_index != me for d in devs):
+        raise ValueError(f"devices: only this process's own devices (jax.local_devices()) can be used, got {devs}")
     return devs
+
+
+def _processes(distribute) -> tuple[int, int]:
+    """``(process count, process index)`` of a sweep: ``(1, 0)`` unless it runs across processes."""
+    if distribute is not None and not isinstance(distribute, bool):
+        raise ValueError(f"distribute must be None (automatic), True or False, got {distribute!r}")
+    if distribute is False:
+        return 1, 0
+    n = jax.process_count()
+    return (n, jax.process_index()) if n > 1 else (1, 0)
 
 
 # ====================================================================== output naming
@@ -517,7 +565,7 @@ class _Plan(NamedTuple):
     fixed_names: tuple
     fields: tuple | None
     warm: bool  # batched inputs are lines (chunk, line_len)
-    warm_fallback: bool
+    cold_init: bool  # a point program that calls fn(init=None, ...): the cold re-solve of warm lines
     batching: str
     shapes: tuple  # ((shape, dtype), ...) of the batched inputs
     fixed_dtypes: tuple
@@ -538,7 +586,9 @@ def _build_program(fn, plan: _Plan, counter: list, order: list):
     """``run(batched, fixed) -> {field: array}``: the vmapped (or mapped) chunk program.
 
     ``batched``: ``{name: (chunk,)}`` or, for warm starts, ``{name: (chunk, line_len)}``;
-    ``fixed``: ``{name: ()}``.
+    ``fixed``: ``{name: ()}``.  A warm line is a ``lax.scan`` of warm solves only: the cold
+    fallback is not part of this program (:func:`_cold_resolve` runs it afterwards, on the
+    failed points alone).
     """
 
     def point(p, fixed, init=None, *, warm=False):
@@ -552,17 +602,16 @@ def _build_program(fn, plan: _Plan, counter: list, order: list):
         return sel
 
     def one(p, fixed):
-        return select(point(p, fixed))
+        # cold_init: the cold re-solve of a warm-started point calls fn(init=None, ...) as a
+        # line's first point does
+        return select(point(p, fixed, None, warm=plan.cold_init))
 
     def line(p_line, fixed):
         first = point(jax.tree.map(lambda a: a[0], p_line), fixed, None, warm=True)
         ys0 = select(first)
         n = next(iter(p_line.values())).shape[0]
         if n == 1:
-            out = jax.tree.map(lambda a: a[None], ys0)
-            if plan.warm_fallback and _converged_flag(first) is not None:
-                out[FALLBACK_FIELD] = jnp.zeros(1, bool)
-            return out
+            return jax.tree.map(lambda a: a[None], ys0)
 
         def like(out, ref):
             # the carry keeps its types (a cold and a warm solve may differ in weak types)
@@ -571,25 +620,15 @@ def _build_program(fn, plan: _Plan, counter: list, order: list):
         def step(carry, p):
             out = like(point(p, fixed, carry, warm=True), carry)
             ok = _converged_flag(out)
-            used = jnp.asarray(False)
-            if ok is not None and plan.warm_fallback:
-                # where the warm start fails, solve this point from a cold start instead
-                # (under vmap both branches run and the result is selected)
-                used = ~ok
-                out = jax.lax.cond(ok, lambda: out, lambda: like(point(p, fixed, None, warm=True), carry))
-                ok = _converged_flag(out)
             if ok is not None:
                 # a failed point does not become the next start: keep the last converged one
                 nxt = jax.tree.map(lambda new, old: jnp.where(ok, new, old), out, carry)
             else:
                 nxt = out
-            return nxt, (select(out), used)
+            return nxt, select(out)
 
-        _, (ys, used) = jax.lax.scan(step, first, jax.tree.map(lambda a: a[1:], p_line))
-        out = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), ys0, ys)
-        if plan.warm_fallback and _converged_flag(first) is not None:
-            out[FALLBACK_FIELD] = jnp.concatenate([jnp.zeros(1, bool), used])
-        return out
+        _, ys = jax.lax.scan(step, first, jax.tree.map(lambda a: a[1:], p_line))
+        return jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), ys0, ys)
 
     body = line if plan.warm else one
 
@@ -653,6 +692,95 @@ def _get_program(fn, plan: _Plan, batched_spec, fixed_spec):
     return compiled, batch_sh, repl_sh, info
 
 
+def _cold_buckets(chunk: int, n_dev: int) -> tuple[int, ...]:
+    """Batch sizes of the cold re-solve: the device count times powers of two, then ``chunk``."""
+    out, b = [], n_dev
+    while b < chunk:
+        out.append(b)
+        b *= 2
+    out.append(chunk)
+    return tuple(out)
+
+
+def _cold_resolve(fn, plan: _Plan, local: dict, local_np: dict, fixed_np: dict, n_real: int, chunk: int, talk: bool):
+    """Re-solve from a cold start (``init=None``) the warm-started points whose solve failed.
+
+    ``local``: this process's chunk outputs ``{field: (items, line_len, ...)}``, updated in
+    place: the failed points (``converged`` False at a line position ``j >= 1`` of a real
+    item, not padding) get the cold solution, and ``local[FALLBACK_FIELD]`` marks them.
+    The failed points' parameters are batched, at most ``chunk`` per call, each batch
+    padded by repeating its last point to the smallest of :func:`_cold_buckets`, and run by
+    the cold single-point program (``_get_program``: cached, one trace per batch size).
+    Returns ``{"points", "batches", "traces", "compiled_program_reused"}``.
+    """
+    conv = np.asarray(local["converged"], dtype=bool)
+    failed = np.zeros(conv.shape, dtype=bool)
+    failed[:n_real, 1:] = ~conv[:n_real, 1:]  # a line's first point is a cold start already
+    local[FALLBACK_FIELD] = failed
+    ii, jj = np.nonzero(failed)
+    m = int(ii.size)
+    info = {"points": m, "batches": [], "traces": 0, "compiled_program_reused": None}
+    if m == 0:
+        return info
+    buckets = _cold_buckets(chunk, len(plan.devices))
+    params = {n: a[ii, jj] for n, a in local_np.items()}
+    fixed_spec = {n: jax.ShapeDtypeStruct((), a.dtype) for n, a in fixed_np.items()}
+    pending, reused = [], []
+    for lo in range(0, m, chunk):
+        hi = min(lo + chunk, m)
+        size = next(b for b in buckets if b >= hi - lo)
+        cold_plan = plan._replace(
+            warm=False, cold_init=True, shapes=tuple((n, (size,), str(a.dtype)) for n, a in params.items())
+        )
+        spec = {n: jax.ShapeDtypeStruct((size,), a.dtype) for n, a in params.items()}
+        if talk and not _is_cached(fn, cold_plan):
+            print(
+                f"jaxnickel: compiling the cold re-solve of {getattr(fn, '__name__', 'fn')} "
+                f"({size} points per call) for {m} failed warm start(s) ...",
+                file=sys.stderr,
+                flush=True,
+            )
+        compiled, batch_sh, repl_sh, cinfo = _get_program(fn, cold_plan, spec, fixed_spec)
+        info["traces"] += cinfo["traces"]
+        reused.append(cinfo["cache_hit"])
+        sub = {}
+        for n, a in params.items():
+            a = a[lo:hi]
+            sub[n] = np.concatenate([a, np.repeat(a[-1:], size - a.shape[0], axis=0)])
+        out = compiled(jax.device_put(sub, batch_sh), jax.device_put(fixed_np, repl_sh))  # asynchronous
+        pending.append((lo, hi, out))
+        info["batches"].append(size)
+    want = set(local) - {FALLBACK_FIELD}
+    for lo, hi, out in pending:
+        if set(out) != want:
+            raise RuntimeError(f"cold re-solve: fn returned fields {sorted(out)} at init=None, the scan {sorted(want)}")
+        at = (ii[lo:hi], jj[lo:hi])
+        for k, v in out.items():
+            local[k][at] = np.asarray(v)[: hi - lo].astype(local[k].dtype, copy=False)
+    info["compiled_program_reused"] = all(reused)
+    return info
+
+
+def _call_digest(fn, plan: _Plan, mode, warm_start, resolve, batched_np: dict, fixed_np: dict, attrs) -> bytes:
+    """SHA-256 of what a sweep computes (compared across processes before a distributed sweep)."""
+    h = hashlib.sha256()
+    static = (
+        getattr(fn, "__module__", "?"),
+        getattr(fn, "__qualname__", "?"),
+        plan._replace(devices=len(plan.devices)),  # this process's devices differ; their number must not
+        mode,
+        warm_start,
+        resolve,
+        json.dumps(_jsonable(dict(attrs or {})), sort_keys=True),
+    )
+    h.update(repr(static).encode())
+    for group in (batched_np, fixed_np):
+        for n, a in group.items():
+            h.update(f"{n}:{a.dtype}:{a.shape}".encode())
+            h.update(np.ascontiguousarray(a).tobytes())
+    return h.digest()
+
+
 # ====================================================================== sweep
 
 
@@ -687,6 +815,7 @@ def sweep(
     attrs: Mapping | None = None,
     warn: bool = True,
     throw: bool = False,
+    distribute: bool | None = None,
 ) -> xr.Dataset:
     """Evaluate ``fn(**point, **fixed)`` over ``grid`` as one compiled, chunked program.
 
@@ -696,6 +825,8 @@ def sweep(
     after that).  Returns an :class:`xarray.Dataset`; warns with
     :class:`SweepConvergenceWarning` when a ``converged`` field has failures (``warn``),
     or raises :class:`jaxnickel.SolveError` with the first failures (``throw=True``).
+    In a multi-process JAX job (``distribute``; :mod:`jaxnickel.distributed`) every process
+    must make the same call, and every process returns the complete Dataset.
     """
     t_start = time.perf_counter()
     if not callable(fn):
@@ -710,6 +841,8 @@ def sweep(
         isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer) or chunk_size < 1
     ):
         raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
+    if distribute is not None and not isinstance(distribute, bool):
+        raise ValueError(f"distribute must be None (automatic), True or False, got {distribute!r}")
     if not (isinstance(progress, bool) or callable(progress)):
         raise ValueError(f"progress must be True, False or a callable, got {progress!r}")
     if isinstance(fields, str):
@@ -757,6 +890,7 @@ def sweep(
     devs = _resolve_devices(devices)
     n_dev = len(devs)
     n_points = int(np.prod(shape))
+    n_proc, proc = _processes(distribute)
 
     # batched items: points, or lines along the warm-start axis (that axis moved last)
     if warm_start is None:
@@ -768,10 +902,13 @@ def sweep(
         n_items = n_points // line_len
         items = {n: np.moveaxis(a.reshape(shape), ax, -1).reshape(n_items, line_len) for n, a in flat.items()}
 
-    per = n_items if chunk_size is None else min(int(chunk_size), n_items)
+    # items per process (one contiguous block each, in process order), then chunks of that block
+    n_local = -(-n_items // n_proc)
+    per = n_local if chunk_size is None else min(int(chunk_size), n_local)
     chunk = -(-per // n_dev) * n_dev
-    n_chunks = -(-n_items // chunk)
-    n_padded = n_chunks * chunk
+    n_chunks = -(-n_local // chunk)
+    n_local_padded = n_chunks * chunk
+    n_padded = n_local_padded * n_proc
     pad = n_padded - n_items
     batched_np = {}
     for n, a in items.items():
@@ -780,22 +917,31 @@ def sweep(
             a = np.concatenate([a, np.repeat(a[-1:], pad, axis=0)])
         batched_np[n] = a
     fixed_np = {n: np.asarray(v, dtype=_jax_dtype(v)) for n, v in fixed_vals.items()}
+    lo_item = proc * n_local_padded
+    local_np = {n: a[lo_item : lo_item + n_local_padded] for n, a in batched_np.items()}
+    n_local_real = max(0, min(n_items - lo_item, n_local_padded))  # this block's items that are not padding
+    resolve = warm_start is not None and bool(warm_fallback)
 
     plan = _Plan(
         names=names,
         fixed_names=tuple(fixed_np),
         fields=fields,
         warm=warm_start is not None,
-        warm_fallback=bool(warm_fallback) and warm_start is not None,
+        cold_init=False,
         batching=batching,
         shapes=tuple((n, (chunk, *a.shape[1:]), str(a.dtype)) for n, a in batched_np.items()),
         fixed_dtypes=tuple((n, str(a.dtype)) for n, a in fixed_np.items()),
         devices=devs,
         x64=bool(jax.config.jax_enable_x64),
     )
+    if n_proc > 1:
+        from . import distributed as _dist
+
+        _dist.check_same_call("sweep", _call_digest(fn, plan, mode, warm_start, resolve, batched_np, fixed_np, attrs))
     batched_spec = {n: jax.ShapeDtypeStruct((chunk, *a.shape[1:]), a.dtype) for n, a in batched_np.items()}
     fixed_spec = {n: jax.ShapeDtypeStruct((), a.dtype) for n, a in fixed_np.items()}
-    if progress is True and not _is_cached(fn, plan):
+    talk = progress is True and proc == 0  # the bar and the "compiling" lines: process 0 only
+    if talk and not _is_cached(fn, plan):
         print(
             f"jaxnickel: compiling the sweep program of {getattr(fn, '__name__', 'fn')} "
             f"({chunk} points per chunk, {n_chunks} chunk(s)) ...",
@@ -808,59 +954,89 @@ def sweep(
     label = getattr(fn, "__name__", "sweep")
     from .progress import bar
 
-    pbar = bar(n_points, f"sweep {label}", enabled=progress is True, unit="point")
+    n_points_local = n_local_real * line_len
+    pbar = bar(n_points_local, f"sweep {label}", enabled=talk, unit="point")
     chunks_out: list[dict] = []
     not_conv = 0
+    retry = 0  # warm-start failures waiting for the cold re-solve
     out_devices = None
     t_run = time.perf_counter()
 
+    def report(i, done_items, has_conv):
+        now = time.perf_counter()
+        info = SweepProgress(
+            chunk=i + 1,
+            n_chunks=n_chunks,
+            points_done=done_items * line_len,
+            n_points=n_points_local,
+            elapsed_s=now - t_start,
+            eta_s=(now - t_run) / max(done_items, 1) * (n_local_real - done_items),
+            not_converged=not_conv if has_conv else None,
+        )
+        if progress is True:
+            pbar.update(info.points_done - pbar.n)
+            if info.not_converged is not None:
+                extra = f", cold re-solves {retry}" if retry else ""
+                pbar.set_postfix_str(f"not converged {info.not_converged}{extra}", refresh=False)
+        else:
+            progress(info)
+
     def collect(i, out):
-        nonlocal not_conv, out_devices
+        nonlocal not_conv, retry, out_devices
         if out_devices is None:
             leaf = next(iter(out.values()))
             out_devices = len(leaf.sharding.device_set)
         host = {k: np.asarray(v) for k, v in out.items()}
         chunks_out.append(host)
-        done_items = min((i + 1) * chunk, n_items)
+        done_items = min((i + 1) * chunk, n_local_real)
         lo = i * chunk
         if "converged" in host:
-            real = host["converged"][: max(done_items - lo, 0)]
-            not_conv += int(real.size - np.count_nonzero(real))
-        if progress:
-            now = time.perf_counter()
-            info = SweepProgress(
-                chunk=i + 1,
-                n_chunks=n_chunks,
-                points_done=done_items * line_len,
-                n_points=n_points,
-                elapsed_s=now - t_start,
-                eta_s=(now - t_run) / done_items * (n_items - done_items),
-                not_converged=not_conv if "converged" in host else None,
-            )
-            if progress is True:
-                pbar.update(info.points_done - pbar.n)
-                if info.not_converged is not None:
-                    pbar.set_postfix_str(f"not converged {info.not_converged}", refresh=False)
+            bad = ~np.asarray(host["converged"][: max(done_items - lo, 0)], dtype=bool)
+            if resolve and bad.ndim == 2:
+                # a warm-started failure is not final: it is re-solved cold after the chunks
+                not_conv += int(np.count_nonzero(bad[:, 0]))
+                retry += int(np.count_nonzero(bad[:, 1:]))
             else:
-                progress(info)
+                not_conv += int(np.count_nonzero(bad))
+        if progress:
+            report(i, done_items, "converged" in host)
 
     pending = None
     for i in range(n_chunks):
         sl = slice(i * chunk, (i + 1) * chunk)
-        args = jax.device_put({n: a[sl] for n, a in batched_np.items()}, batch_sh)
+        args = jax.device_put({n: a[sl] for n, a in local_np.items()}, batch_sh)
         out = compiled(args, fixed_dev)  # asynchronous dispatch
         if pending is not None:
             collect(*pending)
         pending = (i, out)
     collect(*pending)
-    pbar.close()
     run_s = time.perf_counter() - t_run
+
+    keys = [k for k in cinfo["order"] if k in chunks_out[0]]
+    keys += [k for k in chunks_out[0] if k not in keys]
+    local = {k: np.concatenate([c[k] for c in chunks_out]) for k in keys}  # this process's block
+    traces = cinfo["traces"]
+    cold_info = None
+    t_cold = time.perf_counter()
+    if resolve and "converged" in local and local["converged"].ndim == 2:  # a scalar converged per point
+        cold_info = _cold_resolve(fn, plan, local, local_np, fixed_np, n_local_real, chunk, talk)
+        traces += cold_info["traces"]
+        if progress and cold_info["points"]:
+            c = np.asarray(local["converged"][:n_local_real], dtype=bool)
+            not_conv, retry = int(c.size - np.count_nonzero(c)), 0
+            report(n_chunks - 1, n_local_real, True)
+    cold_s = time.perf_counter() - t_cold
+    pbar.close()
+
+    if n_proc > 1:  # every process receives every block, in process order
+        from . import distributed as _dist
+
+        local = _dist.allgather(local)
 
     # assemble: drop padding, restore the grid shape (and the warm-start axis position)
     data = {}
-    keys = [k for k in cinfo["order"] if k in chunks_out[0]]
-    for k in keys + [k for k in chunks_out[0] if k not in keys]:
-        a = np.concatenate([c[k] for c in chunks_out])[:n_items]
+    for k in keys + ([FALLBACK_FIELD] if FALLBACK_FIELD in local else []):
+        a = np.asarray(local[k])[:n_items]
         if warm_start is None:
             data[k] = a.reshape(shape + a.shape[1:])
         else:
@@ -892,20 +1068,24 @@ def sweep(
             "mesh_devices": n_dev,
             "output_devices": out_devices,
         },
+        "process_count": n_proc,
+        "process_index": proc,
         "batching": batching,
         "warm_start": warm_start,
-        "warm_fallback": plan.warm_fallback,
+        "warm_fallback": resolve,
         "warm_start_failed": n_fallback,
+        "cold_resolve": cold_info,
         "chunk_size": chunk,
         "n_chunks": n_chunks,
         "n_points": n_points,
         "n_padded": n_padded * line_len,
-        "traces": cinfo["traces"],
+        "traces": traces,
         "compiled_program_reused": cinfo["cache_hit"],
         "timing": {
             "trace_lower_s": cinfo["trace_lower_s"],
             "compile_s": cinfo["compile_s"],
             "run_s": run_s,
+            "cold_resolve_s": cold_s if cold_info is not None else None,
             "total_s": time.perf_counter() - t_start,
         },
         "not_converged": n_bad,
@@ -1005,6 +1185,8 @@ def _check_sweep_memory(label, model, method, n_k, scanned, sweep_kw, default_ba
 
     sizes = [int(np.size(v)) for v in scanned.values()]
     n = int(np.prod(sizes)) if sweep_kw.get("mode", "product") == "product" else max(sizes, default=1)
+    n_proc, _ = _processes(sweep_kw.get("distribute"))
+    n = -(-n // n_proc)  # a distributed sweep: one block of the batch per process
     chunk = min(int(sweep_kw.get("chunk_size") or n), n)
     batch = chunk if sweep_kw.get("batching", default_batching) == "vmap" else 1
     check_memory(
@@ -1232,6 +1414,7 @@ def triplon_sweep(
         "warn",
         "throw",
         "check_resources",
+        "distribute",
     }
     sweep_kw = {k: values.pop(k) for k in list(values) if k in sweep_keys}
     unknown = sorted(set(values) - set(_TRIPLON_NAMES))

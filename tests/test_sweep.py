@@ -310,3 +310,86 @@ def test_result_warns_nothing_when_converged(cold):
     with warnings.catch_warnings():
         warnings.simplefilter("error", SweepConvergenceWarning)
         assert not_converged(cold) == 0 and failures(cold) == []
+
+
+def _warm_logged(kinds):
+    """A cheap warm-startable fn whose warm step 'fails' for x >= c; it logs each trace's kind."""
+
+    def f(x, y, c, init=None):
+        kinds.append("cold" if init is None else "warm")  # runs at trace time only
+        if init is None:
+            return {"v": x * y, "converged": jnp.asarray(True)}
+        return {"v": init["v"] + 1.5 * y, "converged": x < c}
+
+    return f
+
+
+@pytest.mark.parametrize("batching", ["vmap", "map"])
+def test_warm_fallback_resolves_only_the_failed_points(batching):
+    """The chunk program is the warm scan alone; the failed points are re-solved cold afterwards."""
+    kinds, seen = [], []
+    f = _warm_logged(kinds)
+    x, y = np.arange(6.0), np.array([1.0, 2.0, 3.0])
+    res = sweep(f, {"x": x, "y": y}, fixed={"c": 2.5}, warm_start="x", batching=batching, progress=seen.append)
+    # traces: the line's cold first point and the warm scan body (no cold branch in the scan),
+    # then the cold single-point program of the re-solve
+    assert kinds == ["cold", "warm", "cold"] and res.attrs["traces"] == 3
+    cr = res.attrs["cold_resolve"]
+    assert cr["points"] == 9 and cr["batches"] == [3, 3, 3] and cr["traces"] == 1  # at most a chunk (3 lines) per call
+    # x = 3, 4, 5 fail warm (the carry stays at x = 2: 3 y + 1.5 y) and hold the cold values x y
+    np.testing.assert_array_equal(res["v"], np.outer([0.0, 1.5, 3.0, 3.0, 4.0, 5.0], y))
+    np.testing.assert_array_equal(res["warm_start_failed"][:, 0], [False, False, False, True, True, True])
+    assert res.attrs["warm_start_failed"] == 9 and not_converged(res) == 0
+    # progress: the chunk does not count warm failures as final; a last report after the re-solve
+    assert [p.not_converged for p in seen] == [0, 0] and seen[-1].points_done == 18
+    # the same sweep again: both programs come from the cache
+    again = sweep(f, {"x": x, "y": y}, fixed={"c": 2.5}, warm_start="x", batching=batching)
+    assert len(kinds) == 3 and again.attrs["traces"] == 0 and again.attrs["cold_resolve"]["compiled_program_reused"]
+    xr.testing.assert_identical(again.drop_attrs(), res.drop_attrs())
+    # no failure: no re-solve, and the warm program alone traces fn twice (the old scan: three times)
+    kinds2 = []
+    ok = sweep(_warm_logged(kinds2), {"x": x, "y": y}, fixed={"c": 10.0}, warm_start="x", batching=batching)
+    assert kinds2 == ["cold", "warm"] and ok.attrs["traces"] == 2 and ok.attrs["cold_resolve"]["points"] == 0
+    assert ok.attrs["warm_start_failed"] == 0
+
+
+def test_warm_fallback_batches_are_padded_to_few_sizes():
+    """Failure counts 1..12 of one sweep structure compile the cold re-solve for 4 sizes only."""
+    kinds = []
+    f = _warm_logged(kinds)
+    x, y = np.arange(5.0), np.arange(1.0, 4.0)  # 3 lines of 5 points: up to 12 warm failures
+    sizes = set()
+    for c in (0.5, 1.5, 2.5, 3.5, 4.5):  # 12, 9, 6, 3, 0 failures
+        res = sweep(f, {"x": x, "y": y}, fixed={"c": c}, warm_start="x", chunk_size=3)
+        n_fail = 3 * int(np.count_nonzero(x[1:] >= c))
+        assert res.attrs["warm_start_failed"] == n_fail == res.attrs["cold_resolve"]["points"]
+        np.testing.assert_array_equal(res["v"][x >= max(c, 1.0)], np.outer(x, y)[x >= max(c, 1.0)])
+        sizes.update(res.attrs["cold_resolve"]["batches"])
+    assert sizes == {3}  # buckets (1, 2, 3): every batch here is a full chunk
+    assert kinds.count("cold") == 2  # the line's first point once, the cold program once
+    # one failed point: the smallest bucket
+    one = sweep(f, {"x": x, "y": np.array([1.0])}, fixed={"c": 3.5}, warm_start="x", chunk_size=3)
+    assert one.attrs["cold_resolve"]["batches"] == [1]
+    with pytest.raises(ValueError, match="distribute"):
+        sweep(f, {"x": x, "y": y}, fixed={"c": 1.0}, warm_start="x", distribute="yes")
+
+
+def test_mixd_warm_fallback_equals_the_cold_solve():
+    """MixD on L = 16: the warm step J = 0.9 -> 0.6 diverges; its cold re-solve is the cold sweep's value."""
+    kw = dict(t=0.1, V=1.0, J=np.array([0.8, 0.85, 0.9, 0.6]), n_holes=NH, fields=FIELDS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SweepConvergenceWarning)
+        warm = mixd_sweep(LAT, warm_start="J", **kw)
+        ref = mixd_sweep(LAT, **kw)
+    fb = np.asarray(warm["warm_start_failed"])
+    np.testing.assert_array_equal(fb, [[False, False], [False, False], [False, False], [True, True]])
+    assert warm.attrs["cold_resolve"]["points"] == 2 and not_converged(warm) == 0
+    for f in FIELDS:
+        np.testing.assert_allclose(warm[f][3], ref[f][3], rtol=1e-13, atol=1e-15, err_msg=f)
+    np.testing.assert_array_equal(warm["iterations"][3], ref["iterations"][3])  # the cold solve's own count
+    assert np.all(warm["iterations"][1:3] < ref["iterations"][1:3])  # the others stayed warm
+    # without the fallback the failed warm solve is reported instead
+    with pytest.warns(SweepConvergenceWarning, match="2 of 8"):
+        bare = mixd_sweep(LAT, warm_start="J", warm_fallback=False, **kw)
+    assert bare.attrs["traces"] == 0 and bare.attrs["cold_resolve"] is None  # the same warm program
+    assert not np.asarray(bare["converged"][3]).any()
