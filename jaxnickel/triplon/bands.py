@@ -102,7 +102,9 @@ __all__ = [
     "validate_band_params",
     "FermiDOS",
     "form_factors",
+    "form_factors_cos",
     "dispersion",
+    "dispersion_cos",
     "kgrid",
     "fillings",
     "dos_fermi",
@@ -231,7 +233,16 @@ def form_factors(kx, ky):
     ``g1 = (cos kx + cos ky)/2``, ``g2 = cos kx cos ky``,
     ``g3 = (cos 2kx + cos 2ky)/2``, ``eta = cos kx - cos ky``.
     """
-    cx, cy = jnp.cos(kx), jnp.cos(ky)
+    return form_factors_cos(jnp.cos(kx), jnp.cos(ky))
+
+
+def form_factors_cos(cx, cy):
+    """:func:`form_factors` from ``cx = cos kx``, ``cy = cos ky`` (no trigonometry).
+
+    On a periodic grid ``cos kx`` takes only ``n`` values, so the k-point sets of
+    :mod:`~jaxnickel.triplon.kpoints` build every band energy from one table of ``n``
+    cosines.
+    """
     g1 = 0.5 * (cx + cy)
     g2 = cx * cy
     # cos 2k = 2 cos^2 k - 1
@@ -242,7 +253,12 @@ def form_factors(kx, ky):
 
 def _energies(kx, ky, bp: BandParams):
     """``(e_alpha, e_beta, eta^2)`` with ``e_b = xi_b + mu`` (the mu-free band energies)."""
-    g1, g2, g3, eta = form_factors(kx, ky)
+    return _energies_cos(jnp.cos(kx), jnp.cos(ky), bp)
+
+
+def _energies_cos(cx, cy, bp: BandParams):
+    """:func:`_energies` from ``cos kx``, ``cos ky``."""
+    g1, g2, g3, eta = form_factors_cos(cx, cy)
     base = -4.0 * (bp.t1 * g1 + bp.t2 * g2 + bp.t3 * g3)
     w = eta * eta
     return base + bp.eps_alpha * w, base + bp.eps_beta * w, w
@@ -254,6 +270,12 @@ def dispersion(kx, ky, bp: BandParams):
     ``kx``, ``ky`` are arrays of any (broadcastable) shape.
     """
     ea, eb, _ = _energies(kx, ky, bp)
+    return ea - bp.mu, eb - bp.mu
+
+
+def dispersion_cos(cx, cy, bp: BandParams):
+    """:func:`dispersion` from ``cx = cos kx``, ``cy = cos ky`` (bit-identical, no trigonometry)."""
+    ea, eb, _ = _energies_cos(cx, cy, bp)
     return ea - bp.mu, eb - bp.mu
 
 

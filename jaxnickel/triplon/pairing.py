@@ -60,12 +60,17 @@ __all__ = [
     "SHELL_MOVING_PARAMETERS",
     "TriplonGrid",
     "make_grid",
+    "grid_from_bands",
+    "zone_mean",
+    "moments",
     "coupling_matrix",
     "pair_amplitude",
     "condensation_free_energy",
     "gap_map",
     "gaps_from_coefficients",
     "coefficient_map",
+    "coefficient_map_jacobian",
+    "pair_amplitude_derivative",
     "linearized_kernel",
     "channel_eigenvalues",
     "condensation_free_energy_complex",
@@ -116,25 +121,60 @@ def cutoff_weight(xi, omega, cutoff: str = "sharp"):
 
 
 class TriplonGrid(eqx.Module):
-    """Band energies and pairing basis of both bands on an ``n x n`` k-grid (flattened)."""
+    """Band energies and pairing basis of both bands at a set of k points (flattened).
+
+    Every zone sum is ``(1/n_cells) sum_k weight_k f(k)``: on the full ``n x n`` grid
+    ``weight = 1`` and ``n_cells = n^2``; a reduced set (the C4v wedge, the pairing shell:
+    :mod:`~jaxnickel.triplon.kpoints`) carries each point's multiplicity as its weight, and
+    padding points have weight 0 and ``u = 0``.  ``dropped``: shell points that did not fit
+    the set's static size (0 unless a caller gave too small a ``shell_points``).
+    """
 
     xi_alpha: jax.Array
     xi_beta: jax.Array
     u_alpha: jax.Array  # (3, N): w_alpha (1, eta, eta^2)
     u_beta: jax.Array
     eta: jax.Array
+    weight: jax.Array
+    n_cells: jax.Array
+    dropped: jax.Array
+
+
+def grid_from_bands(p: TriplonParams, xa, xb, eta, weight=None, n_cells=None, dropped=None) -> TriplonGrid:
+    """:class:`TriplonGrid` from band energies ``xi_b`` and ``eta`` at the points of a set."""
+    powers = jnp.stack([jnp.ones_like(eta), eta, eta**2])
+    wa = cutoff_weight(xa, p.omega, p.cutoff)
+    wb = cutoff_weight(xb, p.omega, p.cutoff)
+    n = eta.shape[-1]
+    return TriplonGrid(
+        xi_alpha=xa,
+        xi_beta=xb,
+        u_alpha=wa * powers,
+        u_beta=wb * powers,
+        eta=eta,
+        weight=jnp.ones_like(eta) if weight is None else weight,
+        n_cells=jnp.asarray(float(n) if n_cells is None else n_cells, dtype=eta.dtype),
+        dropped=jnp.asarray(0 if dropped is None else dropped, dtype=jnp.int32),
+    )
 
 
 def make_grid(p: TriplonParams, kx, ky) -> TriplonGrid:
-    """Evaluate Eq. (5) and the basis ``u^b(k)`` at momenta ``(kx, ky)`` (any shape, flattened)."""
+    """Evaluate Eq. (5) and the basis ``u^b(k)`` at momenta ``(kx, ky)`` (any shape, flattened, weight 1)."""
     kx = jnp.ravel(kx)
     ky = jnp.ravel(ky)
     xa, xb = dispersion(kx, ky, p.bands)
     eta = form_factors(kx, ky)[3]
-    powers = jnp.stack([jnp.ones_like(eta), eta, eta**2])
-    wa = cutoff_weight(xa, p.omega, p.cutoff)
-    wb = cutoff_weight(xb, p.omega, p.cutoff)
-    return TriplonGrid(xi_alpha=xa, xi_beta=xb, u_alpha=wa * powers, u_beta=wb * powers, eta=eta)
+    return grid_from_bands(p, xa, xb, eta)
+
+
+def zone_mean(x, grid: TriplonGrid):
+    """``(1/N) sum_k x_k`` over the zone the set ``grid`` stands for (its weights)."""
+    return jnp.dot(x, grid.weight) / grid.n_cells
+
+
+def moments(u, x, grid: TriplonGrid):
+    """``(1/N) sum_k u_i(k) x_k`` over the zone (``u``: ``(3, n_points)``)."""
+    return u @ (grid.weight * x) / grid.n_cells
 
 
 def coupling_matrix(p: TriplonParams):
@@ -142,13 +182,50 @@ def coupling_matrix(p: TriplonParams):
     return p.V * jnp.diag(jnp.stack([jnp.ones_like(p.kappa_a), -(p.kappa_a + p.kappa_b), p.kappa_a * p.kappa_b]))
 
 
-def _kernel_g(E, T):
-    """``tanh(E/2T) / (2E)``, finite everywhere: ``1/(4T)`` at E = 0, ``1/(2E)`` at T = 0."""
+def _tanh_half(x):
+    """``(expm1(-x), tanh(x/2))`` for ``x >= 0`` from one ``expm1`` (accurate for small ``x``)."""
+    em = jnp.expm1(-x)
+    return em, -em / (2.0 + em)
+
+
+def _positive_T(T):
+    """``(T > 0, T or 1)``: the predicate of the ``lax.cond`` between the T > 0 and T = 0 forms."""
     Tpos = T > 0
-    Ts = jnp.where(Tpos, T, 1.0)
+    return Tpos, jnp.where(Tpos, T, 1.0)
+
+
+def _kernel_g(E, T):
+    """``tanh(E/2T) / (2E)``, finite everywhere: ``1/(4T)`` at E = 0, ``1/(2E)`` at T = 0.
+
+    The T = 0 form skips every transcendental function: a ``lax.cond`` on ``T > 0`` picks
+    the branch at run time (under ``vmap`` over T both run and one is selected).
+    """
+    Tpos, Ts = _positive_T(T)
+
+    def finite(E, Ts):
+        Epos = E > 0
+        Es = jnp.where(Epos, E, 1.0)
+        t = _tanh_half(Es / Ts)[1]
+        return jnp.where(Epos, t / (2.0 * Es), 1.0 / (4.0 * Ts))
+
+    def zero(E, Ts):
+        Epos = E > 0
+        return jnp.where(Epos, 0.5 / jnp.where(Epos, E, 1.0), 0.0)
+
+    return jax.lax.cond(Tpos, finite, zero, E, Ts)
+
+
+def _kernel_g_where(E, T):
+    """:func:`_kernel_g` without the ``lax.cond`` (both forms evaluated, one selected).
+
+    Used where the kernel sits under autodiff of higher order (the complex branches and
+    the stability Hessian): a ``cond`` there is compiled once per derivative, and the
+    programs grow more than the saved transcendental functions pay back.
+    """
+    Tpos, Ts = _positive_T(T)
     Epos = E > 0
     Es = jnp.where(Epos, E, 1.0)
-    finite_T = jnp.where(Epos, jnp.tanh(Es / (2.0 * Ts)) / (2.0 * Es), 1.0 / (4.0 * Ts))
+    finite_T = jnp.where(Epos, _tanh_half(Es / Ts)[1] / (2.0 * Es), 1.0 / (4.0 * Ts))
     zero_T = jnp.where(Epos, 0.5 / Es, 0.0)
     return jnp.where(Tpos, finite_T, zero_T)
 
@@ -165,15 +242,59 @@ def pair_amplitude(delta, xi, T):
     return E, delta * _kernel_g(E, T)
 
 
+def pair_amplitude_derivative(delta, xi, T):
+    """``(chi_k, d chi_k / d Delta_k)`` in closed form (one pass, no autodiff).
+
+    ``d chi/d Delta = [xi^2 g + Delta^2 sech^2(E/2T)/(4T)] / E^2`` with ``g = tanh(E/2T)/(2E)``;
+    ``xi^2 / (2 E^3)`` at T = 0; ``1/(4T)`` at E = 0 (0 at T = 0, as autodiff of the
+    guarded :func:`_kernel_g` gives).
+    """
+    E = _safe_norm(xi, delta)
+    Tpos, Ts = _positive_T(T)
+    Epos = E > 0
+    Es = jnp.where(Epos, E, 1.0)
+
+    def finite(delta, xi, Es):
+        t = _tanh_half(Es / Ts)[1]
+        g = t / (2.0 * Es)
+        d = (xi * xi * g + delta * delta * (1.0 - t * t) / (4.0 * Ts)) / (Es * Es)
+        return jnp.where(Epos, g, 1.0 / (4.0 * Ts)), jnp.where(Epos, d, 1.0 / (4.0 * Ts))
+
+    def zero(delta, xi, Es):
+        g = 0.5 / Es
+        return jnp.where(Epos, g, 0.0), jnp.where(Epos, xi * xi * g / (Es * Es), 0.0)
+
+    g, d = jax.lax.cond(Tpos, finite, zero, delta, xi, Es)
+    return delta * g, d
+
+
+def _thermal_and_g(E, axi, T):
+    """``(-2T [ln(1+e^{-E/T}) - ln(1+e^{-|xi|/T})], g(E))``; ``(0, 1/(2E))`` at T = 0."""
+    Tpos, Ts = _positive_T(T)
+    Epos = E > 0
+    Es = jnp.where(Epos, E, 1.0)
+
+    def finite(Es, axi):
+        em, t = _tanh_half(Es / Ts)
+        em0 = _tanh_half(axi / Ts)[0]
+        # ln(2 + em) - ln(2 + em0) without cancelling the two logarithms
+        thermal = -2.0 * Ts * jnp.log1p((jnp.where(Epos, em, 0.0) - em0) / (2.0 + em0))
+        return thermal, jnp.where(Epos, t / (2.0 * Es), 1.0 / (4.0 * Ts))
+
+    def zero(Es, axi):
+        return jnp.zeros_like(Es), jnp.where(Epos, 0.5 / Es, 0.0)
+
+    return jax.lax.cond(Tpos, finite, zero, Es, axi)
+
+
 def _band_terms(delta, xi, T):
     """Per-k single-band part of the condensation free energy and the pair amplitude."""
-    E, chi = pair_amplitude(delta, xi, T)
+    E = _safe_norm(xi, delta)
     axi = jnp.abs(xi)
     s = axi + E
     kinetic = jnp.where(s > 0, -(delta**2) / jnp.where(s > 0, s, 1.0), 0.0)  # |xi| - E, no cancellation
-    Tpos = T > 0
-    Ts = jnp.where(Tpos, T, 1.0)
-    thermal = jnp.where(Tpos, -2.0 * Ts * (jax.nn.softplus(-E / Ts) - jax.nn.softplus(-axi / Ts)), 0.0)
+    thermal, g = _thermal_and_g(E, axi, T)
+    chi = delta * g
     return kinetic + thermal + 2.0 * delta * chi, chi
 
 
@@ -181,20 +302,18 @@ def condensation_free_energy(delta_alpha, delta_beta, p: TriplonParams, grid: Tr
     """``f[Delta] - f[0]`` per unit cell (eV), the Gibbs-Bogoliubov functional (module docstring)."""
     fa, chi_a = _band_terms(delta_alpha, grid.xi_alpha, p.T)
     fb, chi_b = _band_terms(delta_beta, grid.xi_beta, p.T)
-    n = delta_alpha.shape[-1]
-    ma = grid.u_alpha @ chi_a / n
-    mb = grid.u_beta @ chi_b / n
-    return jnp.mean(fa) + jnp.mean(fb) + 2.0 * ma @ coupling_matrix(p) @ mb
+    ma = moments(grid.u_alpha, chi_a, grid)
+    mb = moments(grid.u_beta, chi_b, grid)
+    return zone_mean(fa + fb, grid) + 2.0 * ma @ coupling_matrix(p) @ mb
 
 
 def gap_map(delta_alpha, delta_beta, p: TriplonParams, grid: TriplonGrid):
     """Right-hand side of Eq. (14) on the grid: ``(Delta_alpha_new, Delta_beta_new)``."""
-    n = delta_alpha.shape[-1]
     _, chi_a = pair_amplitude(delta_alpha, grid.xi_alpha, p.T)
     _, chi_b = pair_amplitude(delta_beta, grid.xi_beta, p.T)
     VC = coupling_matrix(p)
-    new_a = -(VC @ (grid.u_beta @ chi_b / n)) @ grid.u_alpha
-    new_b = -(VC @ (grid.u_alpha @ chi_a / n)) @ grid.u_beta
+    new_a = -(VC @ moments(grid.u_beta, chi_b, grid)) @ grid.u_alpha
+    new_b = -(VC @ moments(grid.u_alpha, chi_a, grid)) @ grid.u_beta
     return new_a, new_b
 
 
@@ -210,13 +329,37 @@ def coefficient_map(c, p: TriplonParams, grid: TriplonGrid):
     side lies in that span), so this map has the same fixed points as (14).
     """
     da, db = gaps_from_coefficients(c, grid)
-    n = da.shape[-1]
     _, chi_a = pair_amplitude(da, grid.xi_alpha, p.T)
     _, chi_b = pair_amplitude(db, grid.xi_beta, p.T)
     VC = coupling_matrix(p)
-    a_new = -VC @ (grid.u_beta @ chi_b / n)
-    b_new = -VC @ (grid.u_alpha @ chi_a / n)
+    a_new = -VC @ moments(grid.u_beta, chi_b, grid)
+    b_new = -VC @ moments(grid.u_alpha, chi_a, grid)
     return jnp.concatenate([a_new, b_new])
+
+
+def coefficient_map_jacobian(c, p: TriplonParams, grid: TriplonGrid):
+    """``(M(c), dM/dc)`` of :func:`coefficient_map` in one pass over the points, analytically.
+
+    ``M_alpha = -VC m^beta``, ``m^b = <u^b chi_b>``, so ``dM_alpha/dc_beta = -VC G^beta`` with the
+    Gram matrix ``G^b_ij = <u^b_i u^b_j d chi_b/d Delta>`` (:func:`pair_amplitude_derivative`)
+    and ``dM_alpha/dc_alpha = 0``: the value and all six Jacobian columns cost one pass
+    (forward-mode autodiff costs one pass per column).
+    """
+    VC = coupling_matrix(p)
+    sw = grid.weight / grid.n_cells
+
+    def band(cb, u, xi):
+        chi, dchi = pair_amplitude_derivative(cb @ u, xi, p.T)
+        m = u @ (sw * chi)
+        G = (u * (sw * dchi)) @ u.T
+        return m, G
+
+    ma, Ga = band(c[:3], grid.u_alpha, grid.xi_alpha)
+    mb, Gb = band(c[3:], grid.u_beta, grid.xi_beta)
+    z = jnp.zeros((3, 3), dtype=Ga.dtype)
+    M = jnp.concatenate([-VC @ mb, -VC @ ma])
+    J = jnp.block([[z, -VC @ Gb], [-VC @ Ga, z]])
+    return M, J
 
 
 def linearized_kernel(T, p: TriplonParams, grid: TriplonGrid):
@@ -225,11 +368,10 @@ def linearized_kernel(T, p: TriplonParams, grid: TriplonGrid):
     ``K = [[0, -VC M^beta], [-VC M^alpha, 0]]`` with ``M^b_ij = <u_i u_j tanh(xi/2T)/(2 xi)>``.
     A superconducting instability is an eigenvalue ``+1`` of K.
     """
-    n = grid.xi_alpha.shape[-1]
-    ga = _kernel_g(jnp.abs(grid.xi_alpha), T)
-    gb = _kernel_g(jnp.abs(grid.xi_beta), T)
-    Ma = (grid.u_alpha * ga) @ grid.u_alpha.T / n
-    Mb = (grid.u_beta * gb) @ grid.u_beta.T / n
+    ga = _kernel_g(jnp.abs(grid.xi_alpha), T) * grid.weight
+    gb = _kernel_g(jnp.abs(grid.xi_beta), T) * grid.weight
+    Ma = (grid.u_alpha * ga) @ grid.u_alpha.T / grid.n_cells
+    Mb = (grid.u_beta * gb) @ grid.u_beta.T / grid.n_cells
     VC = coupling_matrix(p)
     z = jnp.zeros((3, 3))
     return jnp.block([[z, -VC @ Mb], [-VC @ Ma, z]])
@@ -306,14 +448,13 @@ def _safe_norm3(x, y, z):
 def _band_terms_complex(dr, di, xi, T):
     """Complex-gap version of :func:`_band_terms`: ``(f_k, Re chi_k, Im chi_k)``."""
     E = _safe_norm3(xi, dr, di)
-    g = _kernel_g(E, T)
     a2 = dr * dr + di * di
     axi = jnp.abs(xi)
     s = axi + E
     kinetic = jnp.where(s > 0, -a2 / jnp.where(s > 0, s, 1.0), 0.0)
-    Tpos = T > 0
-    Ts = jnp.where(Tpos, T, 1.0)
+    Tpos, Ts = _positive_T(T)
     thermal = jnp.where(Tpos, -2.0 * Ts * (jax.nn.softplus(-E / Ts) - jax.nn.softplus(-axi / Ts)), 0.0)
+    g = _kernel_g_where(E, T)
     return kinetic + thermal + 2.0 * a2 * g, dr * g, di * g
 
 
@@ -324,11 +465,10 @@ def condensation_free_energy_complex(dar, dai, dbr, dbi, p: TriplonParams, grid:
     """
     fa, ar, ai = _band_terms_complex(dar, dai, grid.xi_alpha, p.T)
     fb, br, bi = _band_terms_complex(dbr, dbi, grid.xi_beta, p.T)
-    n = dar.shape[-1]
     VC = coupling_matrix(p)
-    mar, mai = grid.u_alpha @ ar / n, grid.u_alpha @ ai / n
-    mbr, mbi = grid.u_beta @ br / n, grid.u_beta @ bi / n
-    return jnp.mean(fa) + jnp.mean(fb) + 2.0 * (mar @ VC @ mbr + mai @ VC @ mbi)
+    mar, mai = moments(grid.u_alpha, ar, grid), moments(grid.u_alpha, ai, grid)
+    mbr, mbi = moments(grid.u_beta, br, grid), moments(grid.u_beta, bi, grid)
+    return zone_mean(fa + fb, grid) + 2.0 * (mar @ VC @ mbr + mai @ VC @ mbi)
 
 
 def gaps_from_coefficients_complex(r, grid: TriplonGrid):
@@ -343,27 +483,25 @@ def free_energy_of_coefficients_complex(r, p: TriplonParams, grid: TriplonGrid):
 
 def gap_map_complex(dar, dai, dbr, dbi, p: TriplonParams, grid: TriplonGrid):
     """Right-hand side of Eq. (14) for complex gaps: ``(Re, Im)`` of both new gaps on the grid."""
-    n = dar.shape[-1]
     Ea = _safe_norm3(grid.xi_alpha, dar, dai)
     Eb = _safe_norm3(grid.xi_beta, dbr, dbi)
-    ga, gb = _kernel_g(Ea, p.T), _kernel_g(Eb, p.T)
+    ga, gb = _kernel_g_where(Ea, p.T), _kernel_g_where(Eb, p.T)
     VC = coupling_matrix(p)
-    na_r = -(VC @ (grid.u_beta @ (dbr * gb) / n)) @ grid.u_alpha
-    na_i = -(VC @ (grid.u_beta @ (dbi * gb) / n)) @ grid.u_alpha
-    nb_r = -(VC @ (grid.u_alpha @ (dar * ga) / n)) @ grid.u_beta
-    nb_i = -(VC @ (grid.u_alpha @ (dai * ga) / n)) @ grid.u_beta
+    na_r = -(VC @ moments(grid.u_beta, dbr * gb, grid)) @ grid.u_alpha
+    na_i = -(VC @ moments(grid.u_beta, dbi * gb, grid)) @ grid.u_alpha
+    nb_r = -(VC @ moments(grid.u_alpha, dar * ga, grid)) @ grid.u_beta
+    nb_i = -(VC @ moments(grid.u_alpha, dai * ga, grid)) @ grid.u_beta
     return na_r, na_i, nb_r, nb_i
 
 
 def coefficient_map_complex(r, p: TriplonParams, grid: TriplonGrid):
     """Eq. (14) on the 12 real coefficients ``(Re c, Im c)``: ``r -> r_new`` (cf. :func:`coefficient_map`)."""
     dar, dai, dbr, dbi = gaps_from_coefficients_complex(r, grid)
-    n = dar.shape[-1]
-    ga = _kernel_g(_safe_norm3(grid.xi_alpha, dar, dai), p.T)
-    gb = _kernel_g(_safe_norm3(grid.xi_beta, dbr, dbi), p.T)
+    ga = _kernel_g_where(_safe_norm3(grid.xi_alpha, dar, dai), p.T) * grid.weight / grid.n_cells
+    gb = _kernel_g_where(_safe_norm3(grid.xi_beta, dbr, dbi), p.T) * grid.weight / grid.n_cells
     VC = coupling_matrix(p)
-    ma = jnp.stack([grid.u_alpha @ (dar * ga), grid.u_alpha @ (dai * ga)]) / n  # (2, 3)
-    mb = jnp.stack([grid.u_beta @ (dbr * gb), grid.u_beta @ (dbi * gb)]) / n
+    ma = jnp.stack([grid.u_alpha @ (dar * ga), grid.u_alpha @ (dai * ga)])  # (2, 3)
+    mb = jnp.stack([grid.u_beta @ (dbr * gb), grid.u_beta @ (dbi * gb)])
     a_new = -mb @ VC  # VC is diagonal (symmetric): rows are (Re, Im)
     b_new = -ma @ VC
     return jnp.concatenate([a_new[0], b_new[0], a_new[1], b_new[1]])

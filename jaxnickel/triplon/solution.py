@@ -119,6 +119,10 @@ class TriplonSolution(eqx.Module):
     hessian_min_real: Float[Array, "*batch"]
     hessian_min_imag: Float[Array, "*batch"]
     stable: Bool[Array, "*batch"]
+    #: what the solve summed over (:mod:`~jaxnickel.triplon.kpoints`), e.g. the C4v wedge and the pairing shell
+    reduction: str = eqx.field(static=True, default="full zone")
+    #: number of k points the solve summed over (after the reduction, incl. padding)
+    k_points: int = eqx.field(static=True, default=0)
 
     @property
     def complex_coefficients(self) -> jax.Array:
@@ -199,6 +203,8 @@ class TriplonSolution(eqx.Module):
         out["residual_eV"] = float(self.residual)
         out["method"] = self.method
         out["grid"] = self.grid
+        out["reduction"] = self.reduction
+        out["k_points"] = self.k_points
         out["params"] = self.params.to_dict()
         out["units"] = SUMMARY_UNITS
         return out
@@ -272,6 +278,8 @@ class TriplonSolution(eqx.Module):
                 "model": "triplon two-band s+- mean field (paper 001)",
                 "method": self.method,
                 "grid": n,
+                "reduction": self.reduction,
+                "k_points": self.k_points,
                 "channel": self.channel_name,
                 "params": self.params.to_dict(),
                 **{k: v for k, v in provenance().items() if not k.startswith("input")},
@@ -292,6 +300,8 @@ class TriplonSolution(eqx.Module):
             "params": self.params.to_dict(),
             "grid": self.grid,
             "method": self.method,
+            "reduction": self.reduction,
+            "k_points": self.k_points,
             **{k: v for k, v in provenance().items() if not k.startswith("input")},
         }
         arrays = {name: np.asarray(getattr(self, name)) for name in _array_fields()}
@@ -317,7 +327,8 @@ FILE_FORMAT = "jaxnickel-triplon-solution/1"
 def _array_fields() -> tuple[str, ...]:
     import dataclasses
 
-    return tuple(f.name for f in dataclasses.fields(TriplonSolution) if f.name not in ("params", "grid", "method"))
+    skip = ("params", "grid", "method", "reduction", "k_points")
+    return tuple(f.name for f in dataclasses.fields(TriplonSolution) if f.name not in skip)
 
 
 def load_solution(path) -> TriplonSolution:
@@ -336,7 +347,8 @@ def load_solution(path) -> TriplonSolution:
         grid = int(meta["grid"])
     except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"{path}: damaged triplon solution file: bad params or grid record ({e})") from None
-    return TriplonSolution(params=params, grid=grid, method=meta["method"], **fields)
+    extra = {"reduction": str(meta["reduction"]), "k_points": int(meta["k_points"])} if "reduction" in meta else {}
+    return TriplonSolution(params=params, grid=grid, method=meta["method"], **fields, **extra)
 
 
 def _sign_changes(bp, band, start, end, n=256):
@@ -391,7 +403,7 @@ TRB_TOL = 1e-6
 def build_solution(
     p,
     n,
-    grid: TriplonGrid,
+    grid: TriplonGrid | None,
     r,
     *,
     free_energy,
@@ -403,18 +415,23 @@ def build_solution(
     stab,
     normal_stable,
     result=None,
+    reduction: str = "full zone",
+    k_points: int = 0,
 ):
     """Assemble a :class:`TriplonSolution` from the gap coefficients ``r = (Re c, Im c)``
-    (12 reals, canonical gauge: see :func:`~jaxnickel.triplon.solve.canonical_gauge`)."""
-    da, db = r[0:3] @ grid.u_alpha, r[3:6] @ grid.u_beta
-    dai, dbi = r[6:9] @ grid.u_alpha, r[9:12] @ grid.u_beta
-    # coefficients by projection of the grid gaps (exact: they lie in span(u^b)), as in
-    # earlier releases, so that real states keep their coefficients bit for bit
-    ca = jnp.linalg.lstsq(grid.u_alpha.T, da)[0]
-    cb = jnp.linalg.lstsq(grid.u_beta.T, db)[0]
-    ia = jnp.linalg.lstsq(grid.u_alpha.T, dai)[0]
-    ib = jnp.linalg.lstsq(grid.u_beta.T, dbi)[0]
-    r = jnp.concatenate([ca, cb, ia, ib])
+    (12 reals, canonical gauge: see :func:`~jaxnickel.triplon.solve.canonical_gauge`).
+
+    ``grid``: a :class:`TriplonGrid` of the full ``n x n`` grid to give the gaps on, or
+    ``None``: computed from the cosine table (:func:`~jaxnickel.triplon.kpoints.grid_gaps`);
+    whatever set the solve summed over, ``reduction`` and ``k_points`` record it."""
+    if grid is None:
+        from .kpoints import grid_gaps
+
+        da, db, dai, dbi = grid_gaps(p, n, r)
+    else:
+        da, db = r[0:3] @ grid.u_alpha, r[3:6] @ grid.u_beta
+        dai, dbi = r[6:9] @ grid.u_alpha, r[9:12] @ grid.u_beta
+    ca, cb, ia, ib = r[0:3], r[3:6], r[6:9], r[9:12]
     scale = jnp.max(jnp.abs(r))
     s_size = jnp.abs(ca[0]) + jnp.abs(ca[2]) + jnp.abs(cb[0]) + jnp.abs(cb[2]) + jnp.abs(ia[0]) + jnp.abs(ia[2])
     s_size = s_size + jnp.abs(ib[0]) + jnp.abs(ib[2])
@@ -478,6 +495,8 @@ def build_solution(
         hessian_min_real=stab.hessian_min_real,
         hessian_min_imag=stab.hessian_min_imag,
         stable=stable,
+        reduction=reduction,
+        k_points=int(k_points) if k_points else int(n * n),
     )
 
 

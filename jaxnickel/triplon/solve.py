@@ -35,13 +35,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..lattice import Square
-from ..results import classify, raise_or_warn
-from ..solvers import minimize_constrained, newton_root, require_x64
+from ..results import RESULTS, classify, raise_or_warn
+from ..solvers import minimize_constrained, newton_root, newton_with_jacobian, require_x64
 from ..solvers.dtype import require_float64_params
+from .kpoints import ZONES, describe_reduction, point_set, shell_size
 from .pairing import (
     channel_eigenvalues,
     coefficient_map,
     coefficient_map_complex,
+    coefficient_map_jacobian,
     condensation_free_energy,
     coupling_matrix,
     free_energy_of_coefficients_complex,
@@ -50,6 +52,7 @@ from .pairing import (
     gaps_from_coefficients,
     gaps_from_coefficients_complex,
     make_grid,
+    moments,
     pair_amplitude,
 )
 from .params import TriplonParams, validate_params
@@ -74,6 +77,7 @@ class ConvergenceWarning(RuntimeWarning):
 
 
 def _grid(p, n):
+    """The full ``n x n`` grid (weight 1), in the order of :meth:`jaxnickel.lattice.Square.momenta`."""
     kx, ky = Square(n).momenta()
     return make_grid(p, kx, ky)
 
@@ -101,6 +105,21 @@ def _free_energy_of(c, p, grid):
 
 
 def _run_fixed_point(c0, p, grid, tol, max_steps, adjoint="implicit"):
+    """Newton on ``c - M(c) = 0`` in the 6 gap coefficients.
+
+    ``adjoint="implicit"``: the analytic Jacobian (:func:`~jaxnickel.triplon.pairing.coefficient_map_jacobian`,
+    one pass per step) and implicit differentiation; ``"unrolled"``: optimistix' Newton
+    with forward-mode Jacobians, differentiated through its steps (the test reference).
+    """
+    if adjoint == "implicit":
+
+        def value_and_jac(c):
+            M, J = coefficient_map_jacobian(c, p, grid)
+            return c - M, jnp.eye(c.shape[0], dtype=J.dtype) - J
+
+        r = newton_with_jacobian(value_and_jac, c0, rtol=tol, atol=tol, max_steps=max_steps)
+        return r.x, r.steps
+
     def res(c, args):
         return c - coefficient_map(c, *args)
 
@@ -110,28 +129,38 @@ def _run_fixed_point(c0, p, grid, tol, max_steps, adjoint="implicit"):
 
 def _coefficients_of_rhs(da, db, p, grid):
     """Coefficients of the right-hand side of (14) at gaps ``(da, db)`` (the gap map's span)."""
-    n = da.shape[-1]
     _, chi_a = pair_amplitude(da, grid.xi_alpha, p.T)
     _, chi_b = pair_amplitude(db, grid.xi_beta, p.T)
     VC = coupling_matrix(p)
-    return jnp.concatenate([-(VC @ (grid.u_beta @ chi_b / n)), -(VC @ (grid.u_alpha @ chi_a / n))])
+    return jnp.concatenate([-(VC @ moments(grid.u_beta, chi_b, grid)), -(VC @ moments(grid.u_alpha, chi_a, grid))])
 
 
 def _run_gradient(c0, p, grid, tol, max_steps):
     da0, db0 = gaps_from_coefficients(c0, grid)
-    n = da0.shape[-1]
+    w = grid.weight
 
-    def curvature(d, xi):
+    def scale(d, xi):
+        # curvature of n_cells * f in Delta_k: weight_k * 2 d chi_k / d Delta_k (weight-0 padding: 1)
         dchi = jax.grad(lambda x: jnp.sum(pair_amplitude(x, xi, p.T)[1]))(d)
-        return 2.0 * dchi
+        return jnp.where(w > 0, jax.lax.rsqrt(jnp.maximum(2.0 * w * dchi, 1e-300)), 1.0)
 
-    sa = jax.lax.rsqrt(jnp.maximum(curvature(da0, grid.xi_alpha), 1e-300))
-    sb = jax.lax.rsqrt(jnp.maximum(curvature(db0, grid.xi_beta), 1e-300))
+    sa = scale(da0, grid.xi_alpha)
+    sb = scale(db0, grid.xi_beta)
 
     def fun(x):
-        return n * condensation_free_energy(x["a"] * sa, x["b"] * sb, p, grid)
+        return grid.n_cells * condensation_free_energy(x["a"] * sa, x["b"] * sb, p, grid)
 
-    res = minimize_constrained(fun, {"a": da0 / sa, "b": db0 / sb}, tol=tol, max_inner=max_steps, max_outer=1)
+    # In these variables the wedge is an isometric image of the symmetric subspace of the
+    # full zone (x_k = sqrt(weight_k) y_k), so L-BFGS takes the full-zone steps; the
+    # stopping norm is the full zone's max-norm, max_k |g_k| / sqrt(weight_k).
+    inv_sqrt_w = jnp.where(w > 0, jax.lax.rsqrt(jnp.where(w > 0, w, 1.0)), 0.0)
+
+    def norm(g):
+        return jnp.maximum(jnp.max(jnp.abs(g["a"]) * inv_sqrt_w), jnp.max(jnp.abs(g["b"]) * inv_sqrt_w))
+
+    res = minimize_constrained(
+        fun, {"a": da0 / sa, "b": db0 / sb}, tol=tol, max_inner=max_steps, max_outer=1, norm=norm
+    )
     # At T = 0 the functional is flat in Delta_k where xi_k = 0 (chi_k = sign(Delta_k)/2
     # there), so the minimiser fixes the pair amplitudes chi (and the moments) but not
     # Delta_k on the Fermi surface itself.  The gap is the right-hand side of (14) at
@@ -257,6 +286,8 @@ def solve_jax(
     max_steps: int | None = None,
     adjoint: str = "implicit",
     complex_search: bool = True,
+    zone: str = "wedge",
+    shell_points: int | None = None,
 ) -> TriplonSolution:
     """Pure core of :func:`solve` (no validation or warnings); jit/vmap/grad-able.
 
@@ -265,12 +296,23 @@ def solve_jax(
     differentiates through the Newton iterations instead (slow; for tests).  The
     gradient method's L-BFGS loop is not differentiable: use the fixed point.
     ``complex_search=False`` restricts ``channel="auto"`` to the real branches.
+
+    ``zone`` and ``shell_points`` choose the k-point set every sum runs over
+    (:func:`~jaxnickel.triplon.kpoints.point_set`): the C4v wedge and its mirror (default;
+    exact for every state) or the full grid, and, with the sharp cutoff, only the points
+    of the pairing shell padded to ``shell_points`` (static; :func:`~jaxnickel.triplon.kpoints.shell_size`
+    gives it for concrete parameters; ``None``: no shell compression).  The gaps of the
+    solution are always given on the full ``grid x grid`` mesh; ``solution.reduction``
+    says what was summed over.  A shell larger than ``shell_points`` is reported as
+    ``model_solve_failed``, never solved on a truncated shell.
     """
     from .solution import build_solution
 
     require_x64()  # at trace time: float32 cannot hold meV gaps on eV bands
     n = grid
-    g = _grid(p, n)
+    if zone not in ZONES:
+        raise ValueError(f"zone must be one of {ZONES}, got {zone!r}")
+    g = point_set(p, n, zone, shell_points)
     lam_s, lam_d, v_s, v_d = channel_eigenvalues(p.T, p, g)
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
@@ -383,18 +425,24 @@ def solve_jax(
     if channel == "auto":
         # in the branch search a saddle is not an answer
         unresolved = unresolved | (~normal & stab.unstable)
+    ok = (res <= tol) & ~unresolved & (g.dropped == 0)
+    code = classify(ok, res, unresolved=unresolved & (res <= tol))
+    code = jnp.where(g.dropped > 0, int(RESULTS.model_solve_failed), code)
+    text, k_points = describe_reduction(n, zone, shell_points)
     return build_solution(
         p,
         n,
-        g,
+        None,
         r,
+        reduction=text,
+        k_points=k_points,
         free_energy=f,
         method=method,
         lambdas=(lam_s, lam_d),
         iterations=total_steps,
         residual=res,
-        converged=(res <= tol) & ~unresolved,
-        result=classify((res <= tol) & ~unresolved, res, unresolved=unresolved & (res <= tol)),
+        converged=ok,
+        result=code,
         stab=stab,
         normal_stable=normal & (lam_max <= 1.0),
     )
@@ -411,14 +459,25 @@ def _ladder_step_done(T):
         _LADDER_PROGRESS["update"](T)
 
 
-def _ladder(p: TriplonParams, grid: int, temperatures, method: str, channel: str, tol: float, progress: bool = False):
+def _ladder(
+    p: TriplonParams,
+    grid: int,
+    temperatures,
+    method: str,
+    channel: str,
+    tol: float,
+    progress: bool = False,
+    shell_points: int | None = None,
+):
+    kw = {"channel": channel, "tol": tol, "shell_points": shell_points}
+
     def step(carry, T):
-        sol = solve_jax(p.replace(T=T), grid, method, channel=channel, init=carry, tol=tol)
+        sol = solve_jax(p.replace(T=T), grid, method, init=carry, **kw)
         if progress:  # host callback: advances the bar without leaving the compiled scan
             jax.debug.callback(_ladder_step_done, T)
         return sol.complex_coefficients, sol
 
-    first = solve_jax(p.replace(T=temperatures[0]), grid, method, channel=channel, tol=tol)
+    first = solve_jax(p.replace(T=temperatures[0]), grid, method, **kw)
     _, sols = jax.lax.scan(step, first.complex_coefficients, temperatures)
     return sols
 
@@ -466,7 +525,9 @@ def gap_vs_temperature(
     with bar(T.size, "Delta(T) ladder", enabled=progress, unit="T") as pbar:
         _LADDER_PROGRESS["update"] = callback_updater(pbar, postfix="T={:.4g} eV") if progress else None
         try:
-            out = jax.block_until_ready(_ladder_jit(params, grid, T, method, channel, tol, progress))
+            # the shell does not depend on T: one static size serves the whole ladder
+            shell_points = shell_size(params, grid)
+            out = jax.block_until_ready(_ladder_jit(params, grid, T, method, channel, tol, progress, shell_points))
         finally:
             _LADDER_PROGRESS["update"] = None
     codes = np.asarray(out.result)
@@ -495,6 +556,8 @@ def solve(
     complex_search: bool = True,
     throw: bool = False,
     check_resources: bool = True,
+    zone: str = "wedge",
+    shell: bool = True,
 ) -> TriplonSolution:
     """Mean-field state of the two-band model on an ``grid x grid`` k-mesh.
 
@@ -519,6 +582,11 @@ def solve(
     raises :class:`jaxnickel.SolveError`.  ``check_resources``: refuse, before
     allocating anything, a grid whose solve needs more memory than is available
     (:mod:`jaxnickel.resources`).
+
+    Work reduction (exact, :mod:`~jaxnickel.triplon.kpoints`): every sum runs over the
+    C4v wedge and its mirror (``zone="wedge"``, ~4x fewer points; ``"full"``: all of
+    them) and, with the sharp cutoff, over the pairing shell only (``shell=True``);
+    ``solution.reduction`` and ``solution.k_points`` say what was summed.
     """
     require_x64()
     validate_params(params, grid)
@@ -535,6 +603,8 @@ def solve(
         raise ValueError(f"tol must be a number in (0, 1e-3) eV, got {tol!r}")
     if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
         raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
+    if zone not in ZONES:
+        raise ValueError(f"zone must be one of {', '.join(ZONES)}, got {zone!r}")
     sol = _solve_jit(
         params,
         grid,
@@ -544,6 +614,8 @@ def solve(
         tol=float(tol),
         max_steps=max_steps,
         complex_search=complex_search,
+        zone=zone,
+        shell_points=shell_size(params, grid, zone) if shell else None,
     )
     raise_or_warn(
         sol.result,
