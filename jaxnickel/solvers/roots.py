@@ -130,6 +130,10 @@ def bracketed_secant(fn, lower, upper, f_lower, f_upper, *, atol=1e-12, max_step
     Jacobian).
     """
 
+    lower, upper, f_lower, f_upper = (
+        jnp.asarray(v, dtype=jnp.result_type(float)) for v in (lower, upper, f_lower, f_upper)
+    )
+
     def solve(f, x0):
         def cond(s):
             return (s["k"] < max_steps) & ~jnp.all(s["done"])
