@@ -24,28 +24,45 @@ uncertainties taken at face value; ``chi2/dof`` says whether they are).  A fit w
 more free parameters than data, or a Jacobian whose condition number exceeds 1e6
 (columns normalised, :func:`jaxnickel.solvers.least_squares.covariance_analysis`), is reported as degenerate with the unconstrained
 combination, never silently returned.
+
+Compiled programs.  The Levenberg-Marquardt run and the residuals-plus-Jacobian at the
+optimum are compiled once per *structure* of a fit and cached in the process
+(:func:`_gap_programs`): the k-grid, the cutoff, the free parameters (in order), the
+names of the fixed ones, the data's row layout (which rows belong to which sheet at
+which of the distinct temperatures), ``max_steps`` and ``progress``.  Every number --
+data (gaps, sigmas, angles, temperatures), fixed values and start values -- is an
+argument of the compiled programs, so a second fit of data of the same layout, with
+other values or other starts, traces and compiles nothing.  :data:`TRACE_COUNTS` counts
+the traces (tests read it).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import math
 import time
 import warnings
+from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optimistix as optx
 
 from .provenance import atomic_write_text, clean_json, provenance
 from .results import RESULTS, describe, raise_or_warn
 from .solvers import require_x64
 from .solvers.least_squares import (
+    LeastSquaresRun,
+    _forward_jacobian,
     check_domain,
     covariance_analysis,
     from_unconstrained,
-    multistart_least_squares,
     perturbed_starts,
     to_unconstrained,
     uncertainty_report,
@@ -197,25 +214,49 @@ def _modulus(re, im):
     return jnp.where(real, jnp.abs(re), jnp.hypot(re, safe_im))
 
 
+def row_layout(data) -> tuple[tuple, np.ndarray]:
+    """The static structure of gap data: ``(layout, temperatures)``.
+
+    ``temperatures``: the distinct temperatures of the rows (ascending, eV);
+    ``layout[j] = (rows_alpha, rows_beta)``: the indices (tuples of ints) of the rows of
+    sheet 0 and 1 at ``temperatures[j]`` (unassigned rows are in neither).  Hashable: it
+    is part of the key of the compiled fit programs, the temperatures are not.
+    """
+    t = np.asarray(data.temperature)
+    sheet = np.asarray(data.sheet)
+    temps = np.unique(t)
+    layout = tuple(tuple(tuple(int(i) for i in np.nonzero((sheet == b) & (t == T))[0]) for b in (0, 1)) for T in temps)
+    return layout, temps
+
+
+def _predict_rows(values: dict, temps, theta, layout: tuple, n: int, grid: int, cutoff: str):
+    """Gap magnitudes of ``n`` rows laid out as ``layout`` (:func:`row_layout`) and the solve flags.
+
+    ``temps`` (one per layout entry, eV) and ``theta`` (one per row) may be traced.
+    """
+    out = jnp.zeros(n)
+    flags = []
+    for j, rows_by_sheet in enumerate(layout):
+        sol = solve_jax(build_params(values, grid, temps[j], cutoff), grid, "fixed-point", channel="s")
+        flags.append(sol.converged)
+        for b, rows in enumerate(rows_by_sheet):
+            if rows:
+                idx = np.asarray(rows)
+                out = out.at[idx].set(sheet_gap_magnitudes(sol, b, theta[idx]))
+    return out, jnp.stack(flags)
+
+
 def predict_gaps(values: dict, data, grid: int, cutoff: str = "sharp", *, with_flags: bool = False):
     """Model gap magnitudes (eV) for the rows of ``data`` with an assigned sheet.
 
     ``with_flags``: also return whether the gap equation converged at each distinct
     temperature of the data (a boolean array).
     """
-    out = jnp.zeros(len(data.gap))
-    temps = np.unique(np.asarray(data.temperature))
-    sheet = np.asarray(data.sheet)
-    flags = []
-    for T in temps:
-        sol = solve_jax(build_params(values, grid, float(T), cutoff), grid, "fixed-point", channel="s")
-        flags.append(sol.converged)
-        for b in (0, 1):
-            rows = np.nonzero((sheet == b) & (np.asarray(data.temperature) == T))[0]
-            if rows.size:
-                pred = sheet_gap_magnitudes(sol, b, jnp.asarray(np.asarray(data.theta)[rows]))
-                out = out.at[rows].set(pred)
-    return (out, jnp.stack(flags)) if with_flags else out
+    layout, temps = row_layout(data)
+    out, flags = _predict_rows(
+        values, jnp.asarray(temps), jnp.asarray(np.asarray(data.theta)), layout, len(data.gap), grid, cutoff
+    )
+    return (out, flags) if with_flags else out
 
 
 @dataclasses.dataclass
@@ -291,6 +332,162 @@ def grid_bias_note(grid: int, what: str) -> str | None:
         f"benchmarks/results/grid_convergence_fit.md): a bias of the fitted {what} on top of the statistical "
         "uncertainty"
     )
+
+
+#: how often each cached fit program was traced in this process, by program name (read by the tests:
+#: a second fit of the same structure adds nothing)
+TRACE_COUNTS: Counter = Counter()
+
+#: fit structures whose compiled programs are kept per fitter (least recently used dropped;
+#: :func:`clear_program_cache` drops all)
+PROGRAM_CACHE_SIZE = 8
+
+
+class CompiledLeastSquares:
+    """A Levenberg-Marquardt run of ``residuals(z, args)`` compiled once for all data and starts of one shape.
+
+    The same algorithm as :func:`jaxnickel.solvers.least_squares.multistart_least_squares`
+    (optimistix Levenberg-Marquardt, forward-mode Jacobian materialised, non-finite
+    residuals replaced by 1e6, ``throw=False``), with the data as a traced argument
+    ``args`` (any pytree of arrays) instead of constants closed over: ``residuals`` must
+    be a function of stable identity (built once per fit structure and cached), and one
+    compiled program then serves every call whose ``args`` and start have the same
+    shapes.  ``run(z0, args) -> (z, chi2, converged, steps)``.  ``progress``: a
+    ``jax.debug.callback`` reports ``chi2`` of each residual evaluation to
+    :attr:`update` (set by :func:`run_starts`).
+    """
+
+    def __init__(self, residuals: Callable, *, max_steps: int, rtol: float, atol: float, progress: bool, name: str):
+        self.update = None
+        self.name = name
+        self.announced: set = set()  # argument shapes whose "compiling" line was printed
+        solver = optx.LevenbergMarquardt(rtol=rtol, atol=atol)
+
+        def report(chi2):
+            if self.update is not None:
+                self.update(chi2)
+
+        def run(z0, args):
+            TRACE_COUNTS[name] += 1
+
+            def guarded(z):
+                r = residuals(z, args)
+                r = jnp.where(jnp.isfinite(r), r, 1e6)
+                if progress:
+                    jax.debug.callback(report, jnp.sum(r**2))
+                return r
+
+            vec = _forward_jacobian(guarded)
+            sol = optx.least_squares(lambda z, _: vec(z), solver, z0, max_steps=max_steps, throw=False)
+            r = vec(sol.value)
+            return sol.value, jnp.sum(r**2), sol.result == optx.RESULTS.successful, sol.stats["num_steps"]
+
+        self.run = jax.jit(run)
+
+
+def run_starts(
+    program: CompiledLeastSquares, args, z_starts: Sequence, *, progress: bool = False, label: str = "fit"
+) -> LeastSquaresRun:
+    """Run ``program`` from each start; keep the lowest finite chi^2 (as ``multistart_least_squares``).
+
+    A start whose model meets a non-finite linear solve (``EquinoxRuntimeError``) fails
+    alone; :class:`jaxnickel.SolveError` when every start fails.  The "compiling" line
+    (``progress``) is printed once per program and argument shapes (the first call traces and compiles).
+    """
+    from .progress import bar, callback_updater, compiling
+
+    leaves, tree = jax.tree_util.tree_flatten(args)
+    shapes = (str(tree), np.shape(z_starts[0]), tuple((np.shape(x), str(getattr(x, "dtype", ""))) for x in leaves))
+    first_call = shapes not in program.announced
+    program.announced.add(shapes)
+    best = None
+    per_start = []
+    failures = []
+    n = len(z_starts)
+    for i, z0 in enumerate(z_starts):
+        if i == 0 and first_call:
+            compiling(object(), f"the {label} (model, Jacobian and Levenberg-Marquardt)", enabled=progress)
+        with bar(None, f"{label} start {i + 1}/{n}", enabled=progress, unit="eval") as pbar:
+            program.update = callback_updater(pbar, postfix="chi2={:.6g}")
+            try:
+                z, chi2, ok, steps = program.run(jnp.asarray(z0, dtype=float), args)
+                chi2 = float(chi2)
+            except eqx.EquinoxRuntimeError as exc:
+                # a linear solve inside the model met non-finite input (e.g. a trial step that
+                # empties a band): this start failed, the others may not
+                z, chi2, ok, steps = z0, math.nan, False, 0
+                failures.append(str(exc).split("\n\n")[-1].splitlines()[0][:200])
+            finally:
+                program.update = None
+            pbar.set_postfix_str(f"chi2={chi2:.6g}, {int(steps)} steps, {'converged' if ok else 'NOT converged'}")
+        per_start.append(chi2 if math.isfinite(chi2) else None)
+        if math.isfinite(chi2) and (best is None or chi2 < best.chi2):
+            best = LeastSquaresRun(np.asarray(z), chi2, bool(ok), int(steps), i, per_start)
+    if best is None:
+        from .results import SolveError
+
+        why = f" ({failures[0]})" if failures else ""
+        raise SolveError(
+            f"every start of the {label} failed: the model gave non-finite residuals{why}; the parameters left "
+            "the region where the model is defined (e.g. a Fermi level outside a band): fix or restart them "
+            "closer to the data",
+            RESULTS.nonfinite,
+        )
+    best.chi2_per_start = per_start
+    return best
+
+
+def _gap_values(free: tuple, base: dict, x, transform: bool) -> dict:
+    """Parameter values: ``base`` plus the free ones from ``x`` (unconstrained ``z`` when ``transform``)."""
+    v = dict(base)
+    for i, name in enumerate(free):
+        v[name] = clip_to_range(name, _from_z(name, x[i])) if transform else x[i]
+    return v
+
+
+@functools.lru_cache(maxsize=PROGRAM_CACHE_SIZE)
+def _gap_model(grid: int, cutoff: str, free: tuple, layout: tuple):
+    """``r_phys(p, args) -> (residuals, solve flags)`` and the jitted residuals + Jacobian at the optimum.
+
+    ``args``: ``{"base", "temps", "theta", "y", "sig"}`` (fixed values, the data's distinct
+    temperatures, the rows' angles, gaps and sigmas), all traced.
+    """
+
+    def weighted(values, args):
+        pred, solved = _predict_rows(values, args["temps"], args["theta"], layout, len(args["y"]), grid, cutoff)
+        return (pred - args["y"]) / args["sig"], solved
+
+    def r_z(z, args):
+        # a trial step into a region where the model has no Fermi surface / no gap gives
+        # NaN; the compiled run turns it into a large finite residual
+        return weighted(_gap_values(free, args["base"], z, True), args)[0]
+
+    def r_phys(p, args):
+        return weighted(_gap_values(free, args["base"], p, False), args)
+
+    @jax.jit  # one compiled program (eagerly, each primitive of the solver chain compiles on its own)
+    def residuals_and_jacobian(p, args):
+        TRACE_COUNTS["gap fit: Jacobian"] += 1
+        r, solved = r_phys(p, args)
+        return r, solved, jax.jacfwd(lambda q: r_phys(q, args)[0])(p)
+
+    return r_z, residuals_and_jacobian
+
+
+@functools.lru_cache(maxsize=PROGRAM_CACHE_SIZE)
+def _gap_programs(grid: int, cutoff: str, free: tuple, layout: tuple, max_steps: int, progress: bool):
+    """The compiled programs of a gap fit of one structure: ``(CompiledLeastSquares, residuals_and_jacobian)``."""
+    r_z, residuals_and_jacobian = _gap_model(grid, cutoff, free, layout)
+    lm = CompiledLeastSquares(
+        r_z, max_steps=max_steps, rtol=1e-10, atol=1e-10, progress=progress, name="gap fit: Levenberg-Marquardt"
+    )
+    return lm, residuals_and_jacobian
+
+
+def clear_program_cache() -> None:
+    """Forget the compiled programs of :func:`fit_gaps` (the next fit traces and compiles anew)."""
+    _gap_programs.cache_clear()
+    _gap_model.cache_clear()
 
 
 def fit_gaps(
@@ -385,38 +582,20 @@ def fit_gaps(
     sub = data.subset(sheet >= 0)
     y = jnp.asarray(np.asarray(sub.gap))
     sig = jnp.asarray(np.asarray(sub.sigma))
-
-    def values_of(z):
-        v = dict(base)
-        for i, name in enumerate(free):
-            v[name] = clip_to_range(name, _from_z(name, z[i]))
-        return v
-
-    def raw_residuals(z):
-        # a trial step into a region where the model has no Fermi surface / no gap gives
-        # NaN; multistart_least_squares turns it into a large finite residual
-        return (predict_gaps(values_of(z), sub, grid, cutoff) - y) / sig
+    layout, temps = row_layout(sub)
+    # every number is an argument of the cached programs; the structure is their key
+    args = {"base": base, "temps": jnp.asarray(temps), "theta": jnp.asarray(np.asarray(sub.theta)), "y": y, "sig": sig}
+    lm, residuals_and_jacobian = _gap_programs(grid, cutoff, tuple(free), layout, max_steps, bool(progress))
 
     z_first = np.array([_to_z(n, float(start.get(n, fixed.get(n, values0[n])))) for n in free])
     z0s = perturbed_starts(z_first, [FIT_PARAMETERS[n][1] for n in free], starts, seed)
-    run = multistart_least_squares(raw_residuals, z0s, max_steps=max_steps, progress=progress, label="gap fit")
+    run = run_starts(lm, args, z0s, progress=progress, label="gap fit")
     z, chi2, ok = run.z, run.chi2, run.converged
     p_best = {n: float(_from_z(n, z[i])) for i, n in enumerate(free)}
 
     # Jacobian in the physical parameters at the optimum
-    def r_phys(p):
-        v = dict(base)
-        v.update({n: p[i] for i, n in enumerate(free)})
-        pred, solved = predict_gaps(v, sub, grid, cutoff, with_flags=True)
-        return (pred - y) / sig, solved
-
-    @jax.jit  # one compiled program (eagerly, each primitive of the solver chain compiles on its own)
-    def residuals_and_jacobian(p):
-        r, solved = r_phys(p)
-        return r, solved, jax.jacfwd(lambda q: r_phys(q)[0])(p)
-
     p_vec = jnp.asarray([p_best[n] for n in free])
-    r_best, solved, J = residuals_and_jacobian(p_vec)
+    r_best, solved, J = residuals_and_jacobian(p_vec, args)
     r_best, J = np.asarray(r_best), np.asarray(J)
     chi2 = float(np.sum(r_best**2))
     cov = covariance_analysis(J, np.asarray(p_vec), free)

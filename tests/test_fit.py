@@ -1,5 +1,6 @@
 """Differentiating through the solvers, and fitting the triplon model to gap data."""
 
+import contextlib
 import json
 import math
 import time
@@ -12,7 +13,8 @@ import pytest
 
 import jaxnickel as jn
 from jaxnickel import RESULTS, SolveError
-from jaxnickel.data import synthetic_gap_data
+from jaxnickel import fit as fit_module
+from jaxnickel.data import GapData, synthetic_gap_data
 from jaxnickel.fit import CoarseGridWarning, DegenerateFitWarning, fit_gaps
 from jaxnickel.mixd import MixDParams
 from jaxnickel.mixd import solve_jax as mixd_solve
@@ -120,6 +122,77 @@ def recovered(synthetic):
             grid=32,
             starts=1,
         )
+
+
+@contextlib.contextmanager
+def compile_events():
+    """XLA compilations and jaxpr traces inside the block, counted from JAX's monitoring events."""
+    n = {"compiles": 0, "traces": 0}
+
+    def listen(event, duration, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration":
+            n["compiles"] += 1
+        elif event == "/jax/core/compile/jaxpr_trace_duration":
+            n["traces"] += 1
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        yield n
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+
+
+@pytest.fixture(scope="module")
+def other_data(synthetic):
+    """Other gaps (2 % scatter), sigmas and temperature (4.2 K), the same row layout as ``synthetic``."""
+    from jaxnickel.triplon.params import K_B
+
+    rng = np.random.default_rng(7)
+    d = synthetic
+    gap = np.asarray(d.gap) * (1.0 + 0.02 * rng.standard_normal(d.n))
+    return GapData(d.sheet, d.theta, gap, 1.2 * np.asarray(d.sigma), np.asarray(d.temperature) + 4.2 * K_B, d.source)
+
+
+REFIT = {"fixed": {"kappa_b": 0.62}, "start": {"lambda": 0.3, "kappa_a": 0.5}, "grid": 32, "starts": 1}
+
+
+@pytest.fixture(scope="module")
+def refit(other_data, recovered):
+    """A second fit of ``recovered``'s structure (other data, temperature, fixed and start values):
+    ``(result, trace counts before, trace counts after, JAX compile events during it)``."""
+    before = dict(fit_module.TRACE_COUNTS)
+    with compile_events() as events, pytest.warns(CoarseGridWarning):
+        r = fit_gaps(other_data, ["lambda", "kappa_a"], **REFIT)
+    return r, before, dict(fit_module.TRACE_COUNTS), events
+
+
+def test_second_fit_of_the_same_structure_compiles_nothing(other_data, recovered, refit):
+    """Issue 13: the compiled Levenberg-Marquardt run and Jacobian are reused; data and values are arguments."""
+    r, before, after, events = refit
+    assert before["gap fit: Levenberg-Marquardt"] >= 1 and before["gap fit: Jacobian"] >= 1
+    assert after == before, "the second fit traced a fit program again"
+    assert events == {"compiles": 0, "traces": 0}, events
+    # the new numbers were used, not the first fit's
+    assert r.converged and r.fixed["kappa_b"] == 0.62
+    assert r.data_meV == pytest.approx(1e3 * np.asarray(other_data.gap), rel=1e-15)
+    assert r.sigma_meV == pytest.approx(1e3 * np.asarray(other_data.sigma), rel=1e-15)
+    assert r.chi2 != recovered.chi2 and r.parameters["lambda"] != recovered.parameters["lambda"]
+
+
+@pytest.mark.slow
+def test_cached_fit_equals_a_fresh_fit(other_data, refit):
+    """The second fit through the cached programs equals, to the last bit, a fit compiled afresh for its data."""
+    cached = refit[0]
+    fit_module.clear_program_cache()
+    jax.clear_caches()
+    before = dict(fit_module.TRACE_COUNTS)
+    with pytest.warns(CoarseGridWarning):
+        fresh = fit_gaps(other_data, ["lambda", "kappa_a"], **REFIT)
+    assert fit_module.TRACE_COUNTS["gap fit: Levenberg-Marquardt"] == before["gap fit: Levenberg-Marquardt"] + 1
+    a, b = cached.to_dict(), fresh.to_dict()
+    for d in (a, b):
+        del d["seconds"], d["provenance"]
+    assert a == b
 
 
 def test_parameter_recovery(synthetic, recovered):

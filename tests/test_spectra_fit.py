@@ -5,12 +5,16 @@ The synthetic spectra here are made at other parameters than the shipped example
 stated Gaussian noise, and fitted from starts 30 % away.
 """
 
+import contextlib
 import json
 import math
 
+import jax
 import numpy as np
 import pytest
 
+from jaxnickel import fit as fit_module
+from jaxnickel.spectra import fit as spectra_fit
 from jaxnickel.spectra.fit import estimate_noise, fit_spectra
 from jaxnickel.spectra.io import Spectrum, SpectrumSet
 from jaxnickel.spectra.synthetic import synthetic_spectra
@@ -62,6 +66,77 @@ def test_recovers_parameters_from_30_percent_away(single_fit):
     # the fitted curve reproduces the data to the noise
     s = r.spectra[0]
     assert np.std(np.asarray(s["model"]) - np.asarray(s["data"])) == pytest.approx(NOISE, rel=0.3)
+
+
+@contextlib.contextmanager
+def compile_events():
+    """XLA compilations and jaxpr traces inside the block, counted from JAX's monitoring events."""
+    n = {"compiles": 0, "traces": 0}
+
+    def listen(event, duration, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration":
+            n["compiles"] += 1
+        elif event == "/jax/core/compile/jaxpr_trace_duration":
+            n["traces"] += 1
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        yield n
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+
+
+@pytest.fixture(scope="module")
+def other_spectrum(series):
+    """The 6 K spectrum rescaled (x 1.1) with more noise and other sigmas: the same shapes, other numbers."""
+    s = series.spectra[0]
+    rng = np.random.default_rng(11)
+    didv = 1.1 * np.asarray(s.didv) + 0.3 * NOISE * rng.standard_normal(BIAS.size)
+    return SpectrumSet((Spectrum(s.bias_mV, didv, 1.15 * np.asarray(s.sigma), s.temperature_K),))
+
+
+REFIT_START = {"lambda": 0.19, "gamma": 0.7, "tunnel_ratio": 1.0, "scale": 1.2}
+
+
+@pytest.fixture(scope="module")
+def refit(single_fit, other_spectrum):
+    """A second fit of ``single_fit``'s structure (other data, sigmas, starts):
+    ``(result, trace counts before, after, JAX compile events during it)``."""
+    before = dict(fit_module.TRACE_COUNTS)
+    with compile_events() as events:
+        r = fit_spectra(other_spectrum, ["lambda", "gamma", "tunnel_ratio", "scale"], start=REFIT_START, grid=GRID)
+    return r, before, dict(fit_module.TRACE_COUNTS), events
+
+
+def test_second_spectrum_fit_of_the_same_shapes_compiles_nothing(single_fit, other_spectrum, refit):
+    """Issue 13: the compiled Levenberg-Marquardt run and the program at the optimum are reused."""
+    r, before, after, events = refit
+    # the same energy grid (else the structure differs and a recompile is right)
+    assert r.spectra[0]["n_omega"] == single_fit.spectra[0]["n_omega"]
+    assert before["spectrum fit: Levenberg-Marquardt"] >= 1 and before["spectrum fit: Jacobian"] >= 1
+    assert after == before, "the second spectrum fit traced a fit program again"
+    assert events == {"compiles": 0, "traces": 0}, events
+    # the new numbers were used, not the first fit's
+    assert r.converged, r.message
+    assert r.spectra[0]["data"] == other_spectrum.spectra[0].didv.tolist()
+    assert r.parameters["scale"] == pytest.approx(1.1 * single_fit.parameters["scale"], rel=0.01)
+    assert r.parameters["lambda"] == pytest.approx(single_fit.parameters["lambda"], rel=0.01)
+    assert r.parameters["lambda"] != single_fit.parameters["lambda"]
+
+
+@pytest.mark.slow
+def test_cached_spectrum_fit_equals_a_fresh_fit(other_spectrum, refit):
+    """The second fit through the cached programs equals, to the last bit, one compiled afresh."""
+    cached = refit[0]
+    spectra_fit.clear_program_cache()
+    jax.clear_caches()
+    before = fit_module.TRACE_COUNTS["spectrum fit: Levenberg-Marquardt"]
+    fresh = fit_spectra(other_spectrum, ["lambda", "gamma", "tunnel_ratio", "scale"], start=REFIT_START, grid=GRID)
+    assert fit_module.TRACE_COUNTS["spectrum fit: Levenberg-Marquardt"] == before + 1
+    a, b = cached.to_dict(), fresh.to_dict()
+    for d in (a, b):
+        del d["seconds"], d["provenance"]
+    assert a == b
 
 
 @pytest.mark.slow

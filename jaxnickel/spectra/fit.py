@@ -35,11 +35,18 @@ Minimiser, derivatives, degeneracy: :func:`jaxnickel.solvers.least_squares.multi
 (Levenberg-Marquardt from the given start and perturbations of it; the Jacobian is
 forward-mode autodiff through the whole chain, the gap equation implicitly), and
 :func:`~jaxnickel.solvers.least_squares.covariance_analysis`.
+
+Compiled programs are cached per fit structure (k-grid, ``n_fs``, cutoff, channel, the
+free parameter names, the names of the fixed ones, the scale mode, the number of
+spectra, their lengths and energy grids, ``max_steps``, ``progress``); the data, noise,
+biases, temperatures, fixed values and start values are arguments, so a second fit of
+spectra of the same shapes compiles nothing (:data:`jaxnickel.fit.TRACE_COUNTS`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import time
@@ -53,12 +60,16 @@ import numpy as np
 from ..fit import (
     CONVERGED_GRID,
     FIT_PARAMETERS,
+    PROGRAM_CACHE_SIZE,
+    TRACE_COUNTS,
     CoarseGridWarning,
+    CompiledLeastSquares,
     DegenerateFitWarning,
     build_params,
     check_fit_value,
     clip_to_range,
     grid_bias_note,
+    run_starts,
 )
 from ..provenance import clean_json
 from ..results import RESULTS, describe, raise_or_warn
@@ -66,7 +77,6 @@ from ..solvers import require_x64
 from ..solvers.least_squares import (
     covariance_analysis,
     from_unconstrained,
-    multistart_least_squares,
     perturbed_starts,
     to_unconstrained,
     uncertainty_report,
@@ -186,10 +196,16 @@ def model_spectra(
     ``tunnel_ratio``.  Pure JAX: one gap solve per spectrum temperature (``lax.map``,
     one compiled solve; no ``vmap`` of solves), one Fermi line for all.
     """
+    bias_eV = [jnp.asarray(1e-3 * np.asarray(bias)) for bias in biases_mV]
+    Ts = jnp.asarray(np.asarray(temperatures_K, dtype=float) * K_B)
+    return _model_spectra(values, bias_eV, Ts, grid=grid, n_fs=n_fs, n_omegas=n_omegas, cutoff=cutoff, channel=channel)
+
+
+def _model_spectra(values: dict, bias_eV, Ts, *, grid: int, n_fs: int, n_omegas, cutoff: str, channel: str):
+    """:func:`model_spectra` with the biases (eV, one array per spectrum) and temperatures (eV) as arrays (traceable)."""
     mv = _model_values(values)
     p0 = build_params(mv, grid, 0.0)
     p0 = type(p0)(bands=p0.bands, V=p0.V, kappa_a=p0.kappa_a, kappa_b=p0.kappa_b, omega=p0.omega, T=0.0, cutoff=cutoff)
-    Ts = jnp.asarray(np.asarray(temperatures_K, dtype=float) * K_B)
 
     def one(T):
         sol = solve_jax(p0.replace(T=T), grid, "fixed-point", channel=channel)
@@ -199,20 +215,101 @@ def model_spectra(
     line = fermi_line(p0.bands, n_fs)
     gamma = 1e-3 * values["gamma"]
     out = []
-    for i, bias in enumerate(biases_mV):
+    for i, bias in enumerate(bias_eV):
         gaps = fermi_line_gaps(coeffs[i], line)
-        out.append(
-            conductance(
-                jnp.asarray(1e-3 * np.asarray(bias)),
-                line,
-                gaps,
-                gamma,
-                Ts[i],
-                values["tunnel_ratio"],
-                n_omega=n_omegas[i],
-            )
-        )
+        out.append(conductance(bias, line, gaps, gamma, Ts[i], values["tunnel_ratio"], n_omega=n_omegas[i]))
     return out, ok, coeffs
+
+
+@functools.lru_cache(maxsize=PROGRAM_CACHE_SIZE)
+def _spectrum_model(
+    grid: int, n_fs: int, cutoff: str, channel: str, names: tuple, domains: tuple, scale_mode: str, n_omegas: tuple
+):
+    """``r_z(z, args)`` (residuals of the unconstrained vector) and the jitted program at the optimum.
+
+    ``args``: ``{"base", "bias_eV", "bias_mV", "T", "y", "sig"}`` (+ ``"scale"`` when the
+    scale is fixed): fixed values, per-spectrum biases, temperatures (eV), data and noise,
+    all traced.  ``at_optimum(p, args) -> (residuals, solve flags, Jacobian, curves, coefficients)``.
+    """
+    scale_names = [n for n in names if n.startswith("scale")]
+
+    def weighted_residuals(phys: dict, args):
+        model, ok, _ = _model_spectra(
+            phys, args["bias_eV"], args["T"], grid=grid, n_fs=n_fs, n_omegas=n_omegas, cutoff=cutoff, channel=channel
+        )
+        res = []
+        for i, (g, _, _) in enumerate(model):
+            y, sig = args["y"][i], args["sig"][i]
+            shape = g * (1.0 + phys["background_slope"] * args["bias_mV"][i])
+            if scale_mode == "free":
+                sc = phys[scale_names[i]]
+            elif scale_mode == "fixed":
+                sc = args["scale"]
+            else:  # profiled: argmin_s sum ((s m - y)/sigma)^2
+                w = 1.0 / sig**2
+                sc = jnp.sum(w * shape * y) / jnp.sum(w * shape * shape)
+            res.append((sc * shape - y) / sig)
+        return jnp.concatenate(res), ok
+
+    def phys_of(p, base, transform: bool):
+        v = dict(base)
+        for i, n in enumerate(names):
+            v[n] = clip_to_range(n, from_unconstrained(domains[i], p[i])) if transform else p[i]
+        return v
+
+    def r_z(z, args):
+        return weighted_residuals(phys_of(z, args["base"], True), args)[0]
+
+    def r_phys(p, args):
+        return weighted_residuals(phys_of(p, args["base"], False), args)
+
+    # residuals, Jacobian, fitted curves and gaps at the optimum: one compiled program
+    # (eagerly, every primitive of the solver chain would compile on its own)
+    @jax.jit
+    def at_optimum(p, args):
+        TRACE_COUNTS["spectrum fit: Jacobian"] += 1
+        r, ok = r_phys(p, args)
+        J = jax.jacfwd(lambda q: r_phys(q, args)[0])(p)
+        curves, _, coeffs = _model_spectra(
+            phys_of(p, args["base"], False),
+            args["bias_eV"],
+            args["T"],
+            grid=grid,
+            n_fs=n_fs,
+            n_omegas=n_omegas,
+            cutoff=cutoff,
+            channel=channel,
+        )
+        return r, ok, J, curves, coeffs
+
+    return r_z, at_optimum
+
+
+@functools.lru_cache(maxsize=PROGRAM_CACHE_SIZE)
+def _spectrum_programs(
+    grid: int,
+    n_fs: int,
+    cutoff: str,
+    channel: str,
+    names: tuple,
+    domains: tuple,
+    scale_mode: str,
+    n_omegas: tuple,
+    max_steps: int,
+    progress: bool,
+):
+    """The compiled programs of a spectrum fit of one structure: ``(CompiledLeastSquares, at_optimum)``."""
+    r_z, at_optimum = _spectrum_model(grid, n_fs, cutoff, channel, names, domains, scale_mode, n_omegas)
+    lm = CompiledLeastSquares(
+        r_z, max_steps=max_steps, rtol=1e-8, atol=1e-8, progress=progress, name="spectrum fit: Levenberg-Marquardt"
+    )
+    return lm, at_optimum
+
+
+def clear_program_cache() -> None:
+    """Forget the compiled programs of :func:`fit_spectra` (the next fit traces and compiles anew)."""
+    _spectrum_programs.cache_clear()
+    _spectrum_model.cache_clear()
 
 
 def _noise(spec):
@@ -358,32 +455,18 @@ def fit_spectra(
 
     n_omegas = omegas_for(g_lo)
 
-    ys_j = [jnp.asarray(y) for y in ys]
-    sig_j = [jnp.asarray(s) for s in sigs]
-    v_j = [jnp.asarray(b) for b in biases]
-
-    def weighted_residuals(phys: dict, n_om):
-        model, ok, _ = model_spectra(
-            phys, biases, temps, grid=grid, n_fs=n_fs, n_omegas=n_om, cutoff=cutoff, channel=channel
-        )
-        res = []
-        for i, (g, _, _) in enumerate(model):
-            shape = g * (1.0 + phys["background_slope"] * v_j[i])
-            if scale_mode == "free":
-                sc = phys[scale_names[i]]
-            elif scale_mode == "fixed":
-                sc = jnp.asarray(float(fixed["scale"]))
-            else:  # profiled: argmin_s sum ((s m - y)/sigma)^2
-                w = 1.0 / sig_j[i] ** 2
-                sc = jnp.sum(w * shape * ys_j[i]) / jnp.sum(w * shape * shape)
-            res.append((sc * shape - ys_j[i]) / sig_j[i])
-        return jnp.concatenate(res), ok
-
-    def phys_of_z(z):
-        v = dict(base)
-        for i, n in enumerate(names):
-            v[n] = clip_to_range(n, from_unconstrained(domains[i], z[i]))
-        return v
+    # every number is an argument of the cached programs; the structure is their key
+    args = {
+        "base": base,
+        "bias_eV": [jnp.asarray(1e-3 * b) for b in biases],
+        "bias_mV": [jnp.asarray(b) for b in biases],
+        "T": jnp.asarray(np.asarray(temps, dtype=float) * K_B),
+        "y": [jnp.asarray(y) for y in ys],
+        "sig": [jnp.asarray(sg) for sg in sigs],
+    }
+    if scale_mode == "fixed":
+        args["scale"] = jnp.asarray(float(fixed["scale"]))
+    structure = (grid, n_fs, cutoff, channel, tuple(names), tuple(domains), scale_mode)
 
     z_first = np.array([to_unconstrained(d, start_value(n)) for n, d in zip(names, domains, strict=True)])
     start_bands = build_params(_model_values({**base, **{n: start_value(n) for n in names}}), grid, 0.0).bands
@@ -391,14 +474,9 @@ def fit_spectra(
     z0s = perturbed_starts(z_first, domains, starts, seed)
 
     for attempt in range(2):
-        run = multistart_least_squares(
-            lambda z, n_om=tuple(n_omegas): weighted_residuals(phys_of_z(z), n_om)[0],
-            z0s,
-            max_steps=max_steps,
-            rtol=1e-8,
-            atol=1e-8,
-            progress=progress,
-            label=f"spectrum fit ({n_spec} spectra, {n_data} points, grid {grid})",
+        lm, _ = _spectrum_programs(*structure, tuple(n_omegas), max_steps, bool(progress))
+        run = run_starts(
+            lm, args, z0s, progress=progress, label=f"spectrum fit ({n_spec} spectra, {n_data} points, grid {grid})"
         )
         best = {n: float(from_unconstrained(d, run.z[i])) for i, (n, d) in enumerate(zip(names, domains, strict=True))}
         g_fit = best["gamma"] if "gamma" in best else float(base["gamma"])
@@ -409,26 +487,9 @@ def fit_spectra(
         n_omegas = [max(a, b) for a, b in zip(n_omegas, need, strict=True)]
         z0s = [run.z]
 
-    # residuals, Jacobian, fitted curves and gaps at the optimum: one compiled program
-    # (eagerly, every primitive of the solver chain would compile on its own)
-    def r_phys(pvec):
-        v = dict(base)
-        v.update({n: pvec[i] for i, n in enumerate(names)})
-        return weighted_residuals(v, tuple(n_omegas))
-
-    @jax.jit
-    def at_optimum(pvec):
-        r, ok = r_phys(pvec)
-        J = jax.jacfwd(lambda q: r_phys(q)[0])(pvec)
-        v = dict(base)
-        v.update({n: pvec[i] for i, n in enumerate(names)})
-        curves, _, coeffs = model_spectra(
-            v, biases, temps, grid=grid, n_fs=n_fs, n_omegas=tuple(n_omegas), cutoff=cutoff, channel=channel
-        )
-        return r, ok, J, curves, coeffs
-
+    _, at_optimum = _spectrum_model(*structure, tuple(n_omegas))
     p_vec = jnp.asarray([best[n] for n in names])
-    r_best, solves_ok, J, model, coeffs_best = at_optimum(p_vec)
+    r_best, solves_ok, J, model, coeffs_best = at_optimum(p_vec, args)
     full = dict(base)
     full.update(best)
     J = np.asarray(J)

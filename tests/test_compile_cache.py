@@ -1,0 +1,91 @@
+"""The persistent compilation cache across processes (issue 13, :func:`jaxnickel.runtime.enable_compilation_cache`).
+
+Two ``jaxnickel mixd`` processes on a tiny ladder share one cache directory: the first
+compiles every program and writes it, the second loads every program and compiles
+none.  The signal is JAX's own monitoring events (jax 0.10,
+``jax._src.compiler.compile_or_get_cached``): ``/jax/compilation_cache/compile_requests_use_cache``
+for each program that consults the cache, ``/jax/compilation_cache/cache_hits`` for
+each one loaded from it, ``/jax/compilation_cache/cache_misses`` for each one compiled
+and written, and ``/jax/core/compile/backend_compile_duration`` around every
+compilation, cached or not (so a program that bypassed the cache would show up).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+#: the child: the CLI's process setup first (before JAX is imported, as ``python -m jaxnickel``),
+#: then a listener on JAX's events, then ``jaxnickel.cli.main``; prints the counts as JSON
+CHILD = """
+import contextlib, io, json, sys
+from jaxnickel import runtime
+runtime.configure_process()
+import jax.monitoring as m
+n = {"requests": 0, "hits": 0, "writes": 0, "compiles": 0}
+names = {
+    "/jax/compilation_cache/compile_requests_use_cache": "requests",
+    "/jax/compilation_cache/cache_hits": "hits",
+    "/jax/compilation_cache/cache_misses": "writes",
+}
+def event(name, **kw):
+    if name in names:
+        n[names[name]] += 1
+def duration(name, secs, **kw):
+    if name == "/jax/core/compile/backend_compile_duration":
+        n["compiles"] += 1
+m.register_event_listener(event)
+m.register_event_duration_secs_listener(duration)
+from jaxnickel.cli import main
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    code = main(sys.argv[1:])
+print(json.dumps({"code": code, "json": json.loads(out.getvalue()), **n}))
+"""
+
+#: the smallest MixD+V solve the CLI runs (a few seconds per process)
+SOLVE = ["mixd", "--L", "8", "--holes", "2", "--json", "--quiet"]
+
+
+def _run(env):
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, *SOLVE], env=env, capture_output=True, text=True, timeout=240, check=False
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _entries(folder):
+    return sorted(p.name for p in folder.glob("*-cache"))
+
+
+def test_second_process_loads_every_program_of_the_solve(tmp_path):
+    cache = tmp_path / "xla"
+    env = {k: v for k, v in os.environ.items() if k not in ("EQX_ON_ERROR", "JAX_COMPILATION_CACHE_DIR")}
+    env["JAXNICKEL_CACHE"] = "1"  # tests/conftest.py switches it off for the suite
+    env["JAXNICKEL_CACHE_DIR"] = str(cache)
+
+    first = _run(env)
+    written = _entries(cache)
+    assert first["code"] == 0
+    # the cache was in use and empty: the programs were compiled and written (a hit here is a
+    # program the process compiled twice, e.g. the same primitive from two call sites)
+    misses = first["requests"] - first["hits"]
+    assert misses > 0 and first["writes"] == misses == len(written), (first, len(written))
+    assert first["compiles"] == first["requests"], (
+        f"{first['compiles'] - first['requests']} programs bypassed the cache"
+    )
+
+    second = _run(env)
+    assert second["code"] == 0 and second["json"] == first["json"]  # the loaded programs compute the same
+    # every program of the solve came from the cache: none compiled, none written
+    assert second["hits"] > 0 and second["hits"] == second["requests"] == first["requests"], (first, second)
+    assert second["writes"] == 0 and second["compiles"] == second["requests"], second
+    assert _entries(cache) == written
+
+
+def test_cache_switched_off_uses_no_directory(tmp_path, monkeypatch):
+    """``JAXNICKEL_CACHE=0`` (the suite's setting): nothing enabled, no directory made."""
+    from jaxnickel.runtime import enable_compilation_cache
+
+    monkeypatch.setenv("JAXNICKEL_CACHE", "0")
+    assert enable_compilation_cache(tmp_path / "off") is None and not (tmp_path / "off").exists()
