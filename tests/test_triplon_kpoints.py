@@ -94,7 +94,9 @@ def test_symmetry_broken_state_free_energy_and_map_are_exact(point):
         assert float(free_energy_of_coefficients_complex(r, point, g)) == pytest.approx(
             float(free_energy_of_coefficients_complex(r, point, full)), rel=1e-12
         )
-        for a, b in zip(channel_eigenvalues(1e-3, point, g)[:2], channel_eigenvalues(1e-3, point, full)[:2]):
+        for a, b in zip(
+            channel_eigenvalues(1e-3, point, g)[:2], channel_eigenvalues(1e-3, point, full)[:2], strict=True
+        ):
             assert float(a) == pytest.approx(float(b), rel=1e-12)
 
 
@@ -218,3 +220,30 @@ def test_bracketed_secant_solves_several_equations_at_once():
         )[0]
     )(2.0)
     assert float(g) == pytest.approx(0.5 / (1 - 0.1 * float(jnp.cos(x[0]))), rel=1e-8)
+
+
+@pytest.mark.parametrize("T", [0.0, 3e-3])
+def test_one_pass_complex_jacobian_equals_autodiff(point, T):
+    from jaxnickel.triplon.pairing import coefficient_map_complex, coefficient_map_complex_jacobian
+
+    p = point.replace(T=jnp.asarray(T))
+    g = point_set(p, N, "wedge", shell_size(p, N))
+    r = jnp.array([0.012, 0.004, -0.003, -0.008, 0.005, 0.002, 0.001, 0.006, 0.0, -0.002, 0.003, 0.001])
+    M, J = coefficient_map_complex_jacobian(r, p, g)
+    np.testing.assert_allclose(M, coefficient_map_complex(r, p, g), rtol=1e-13, atol=1e-18)
+    np.testing.assert_allclose(J, jax.jacfwd(coefficient_map_complex)(r, p, g), rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("kappas", [(0.75, 0.75), (1.6, 0.0)])
+def test_closed_form_hessian_at_solutions_equals_autodiff(kappas):
+    """At a solution of (14) (s+- and s+id) the one-pass Hessian is the exact Hessian."""
+    from jaxnickel.triplon.stability import coefficient_hessian, stationary_hessian
+
+    p = make_params(kappa_a=kappas[0], kappa_b=kappas[1], grid=N)
+    s = _solve_jit(p, N, "fixed-point", shell_points=shell_size(p, N))
+    assert int(s.result) == 0 and s.channel_name == ("s+-" if kappas[1] else "s+id")
+    g = point_set(p, N, "wedge", shell_size(p, N))
+    H = coefficient_hessian(s.complex_coefficients, p, g)
+    np.testing.assert_allclose(
+        stationary_hessian(s.complex_coefficients, p, g), H, rtol=0, atol=1e-12 * float(jnp.max(jnp.abs(H)))
+    )

@@ -78,6 +78,8 @@ __all__ = [
     "gap_map_complex",
     "gaps_from_coefficients_complex",
     "coefficient_map_complex",
+    "coefficient_map_complex_jacobian",
+    "complex_moments_and_grams",
     "S_CHANNEL",
     "D_CHANNEL",
 ]
@@ -505,3 +507,77 @@ def coefficient_map_complex(r, p: TriplonParams, grid: TriplonGrid):
     a_new = -mb @ VC  # VC is diagonal (symmetric): rows are (Re, Im)
     b_new = -ma @ VC
     return jnp.concatenate([a_new[0], b_new[0], a_new[1], b_new[1]])
+
+
+def _g_and_h(E, T):
+    """``(g, h)`` with ``g = tanh(E/2T)/(2E)`` and ``h = g'(E)/E`` (for the complex Jacobian).
+
+    ``h = [sech^2(E/2T)/(4T) - g]/E^2``, ``-1/(2E^3)`` at T = 0; below ``E = 10^-2 T`` its
+    series ``-(1/16T^3)(2/3 - 8y^2/15 + 34y^4/105)``, ``y = E/2T`` (the difference cancels
+    there).  Only Newton's Jacobian uses ``h``: its accuracy sets the convergence rate,
+    never the solution.
+    """
+    Tpos, Ts = _positive_T(T)
+    Epos = E > 0
+    Es = jnp.where(Epos, E, 1.0)
+    x = Es / Ts
+    t = _tanh_half(x)[1]
+    g_T = jnp.where(Epos, t / (2.0 * Es), 1.0 / (4.0 * Ts))
+    y2 = 0.25 * jnp.where(Epos, x * x, 0.0)
+    series = -(2.0 / 3.0 - 8.0 * y2 / 15.0 + 34.0 * y2 * y2 / 105.0) / (16.0 * Ts**3)
+    direct = ((1.0 - t * t) / (4.0 * Ts) - g_T) / (Es * Es)
+    h_T = jnp.where(jnp.where(Epos, x, 0.0) < 1e-2, series, direct)
+    g_0 = jnp.where(Epos, 0.5 / Es, 0.0)
+    h_0 = jnp.where(Epos, -0.5 / (Es * Es * Es), 0.0)
+    return jnp.where(Tpos, g_T, g_0), jnp.where(Tpos, h_T, h_0)
+
+
+def coefficient_map_complex_jacobian(r, p: TriplonParams, grid: TriplonGrid):
+    """``(M(r), dM/dr)`` of :func:`coefficient_map_complex` in one pass, analytically.
+
+    ``chi_s = Delta_s g(E)`` (s = Re, Im), so ``d chi_s/d Delta_t = g delta_st + Delta_s Delta_t h``
+    (:func:`_g_and_h`), and each band's block is three Gram matrices
+    ``<u_i u_j d chi_s/d Delta_t>`` (rr, ri, ii); the map couples the bands only.
+    """
+    VC = coupling_matrix(p)
+    ma, Da, mb, Db = complex_moments_and_grams(r, p, grid)
+    a_new = -mb @ VC
+    b_new = -ma @ VC
+    M = jnp.concatenate([a_new[0], b_new[0], a_new[1], b_new[1]])
+    # ordering of r and M: (Re a, Re b, Im a, Im b); D blocks are (Re, Im) of one band
+    VC2 = jnp.kron(jnp.eye(2), VC)  # acts on (Re, Im) x 3 of the new coefficients
+    J = jnp.zeros((12, 12), dtype=Da.dtype)
+    J = J.at[jnp.ix_(BAND_INDICES[0], BAND_INDICES[1])].set(-VC2 @ Db)
+    J = J.at[jnp.ix_(BAND_INDICES[1], BAND_INDICES[0])].set(-VC2 @ Da)
+    return M, J
+
+
+#: positions of one band's ``(Re c, Im c)`` in the 12 coefficients ``r = (Re c_a, Re c_b, Im c_a, Im c_b)``
+BAND_INDICES = (jnp.array([0, 1, 2, 6, 7, 8]), jnp.array([3, 4, 5, 9, 10, 11]))
+
+
+def complex_moments_and_grams(r, p: TriplonParams, grid: TriplonGrid):
+    """``(m_alpha, D_alpha, m_beta, D_beta)`` at the 12 coefficients ``r``, one pass.
+
+    ``m_b``: complex moments ``<u chi_b>`` as ``(Re, Im) x 3``; ``D_b = d m_b / d (Re c_b, Im c_b)``,
+    the 6 x 6 Gram matrix ``<u_i u_j d chi_s / d Delta_t>`` (s, t = Re, Im).
+    """
+    sw = grid.weight / grid.n_cells
+
+    def band(cr, ci, u, xi):
+        dr, di = cr @ u, ci @ u
+        E = _safe_norm3(xi, dr, di)
+        g, h = _g_and_h(E, p.T)
+        m = jnp.stack([u @ (sw * dr * g), u @ (sw * di * g)])  # (Re, Im) x 3
+
+        def gram(j):
+            return (u * (sw * j)) @ u.T
+
+        G_rr, G_ri, G_ii = gram(g + dr * dr * h), gram(dr * di * h), gram(g + di * di * h)
+        # d m / d (c_r, c_i): (2*3) x (2*3)
+        D = jnp.block([[G_rr, G_ri], [G_ri, G_ii]])
+        return m, D
+
+    ma, Da = band(r[0:3], r[6:9], grid.u_alpha, grid.xi_alpha)
+    mb, Db = band(r[3:6], r[9:12], grid.u_beta, grid.xi_beta)
+    return ma, Da, mb, Db
