@@ -28,12 +28,28 @@ __all__ = ["solve_gradient"]
 
 
 def solve_gradient(
-    params, lattice, theta0, beta0, mu0, *, tol=1e-10, ctol=None, rho0=20.0, max_inner=5000, max_outer=60
+    params,
+    lattice,
+    theta0,
+    beta0,
+    mu0,
+    *,
+    tol=1e-10,
+    ctol=None,
+    rho0=20.0,
+    max_inner=5000,
+    max_outer=60,
+    curvature=None,
 ):
     """Minimise (B9) from ``(theta0, beta0)``; returns ``(theta, beta, mu, result)``.
 
     ``result`` (:class:`GradientInfo`) reports convergence at the returned
     state, after the final feasibility restoration.
+
+    ``curvature``: the diagonal of the Hessian in ``theta_k`` (up to one constant factor;
+    the quasiparticle energies ``E_k`` of the seed: ``d^2 E/d theta_k^2 ~ E_k``).  L-BFGS then
+    runs in ``x_k = theta_k sqrt(E_k / <E>)``, where the Hessian's diagonal is uniform; the
+    stopping norm stays the one in ``theta`` (the solution and its tolerance do not change).
     """
     n = lattice.n_sites
     sqrt_n = jnp.sqrt(float(n))
@@ -42,16 +58,35 @@ def solve_gradient(
 
     ks = kspace(lattice.momenta())  # form factors once, outside the optimiser loop
 
-    def fun(x):
+    if curvature is None:
+        scale = jnp.ones_like(jnp.asarray(theta0))
+    else:
+        c = jnp.asarray(curvature)
+        c = jnp.maximum(c, 1e-3 * jnp.mean(c))
+        scale = jax.lax.rsqrt(c / jnp.mean(c))  # theta = scale * x
+
+    def fun_theta(x):
         return energy_b9(x["theta"], x["beta"], params, lattice, ks=ks)
 
-    def constraint(x):
+    def constraint_theta(x):
         return hole_number(x["theta"], x["beta"]) - params.n_holes
 
-    def norm(g):
+    def norm_theta(g):
         return jnp.maximum(jnp.max(jnp.abs(g["theta"])), jnp.abs(g["beta"]) / sqrt_n)
 
-    x0 = {"theta": jnp.asarray(theta0), "beta": jnp.asarray(beta0)}
+    def to_theta(x):
+        return {"theta": x["theta"] * scale, "beta": x["beta"]}
+
+    def fun(x):
+        return fun_theta(to_theta(x))
+
+    def constraint(x):
+        return constraint_theta(to_theta(x))
+
+    def norm(g):  # g in x: dE/dtheta_k = g_k / scale_k
+        return norm_theta({"theta": g["theta"] / scale, "beta": g["beta"]})
+
+    x0 = {"theta": jnp.asarray(theta0) / scale, "beta": jnp.asarray(beta0)}
     res = minimize_constrained(
         fun,
         x0,
@@ -64,7 +99,7 @@ def solve_gradient(
         max_outer=max_outer,
         norm=norm,
     )
-    theta = res.x["theta"]
+    theta = res.x["theta"] * scale
     # Feasibility restoration: put the last ~1e-10 of hole-number violation into
     # the condensate, beta^2 = (N_h - N_f)/2.  The energy moves by mu * dN (second
     # order at the constrained minimum); stationarity is re-measured afterwards.
@@ -73,9 +108,9 @@ def solve_gradient(
     beta = jnp.where(beta2 > 0.0, jnp.sign(res.x["beta"]) * jnp.sqrt(jnp.maximum(beta2, 0.0)), res.x["beta"])
     mu = res.multiplier
     # convergence judged at the returned state
-    grads = jax.grad(lambda x: fun(x) + mu * constraint(x))({"theta": theta, "beta": beta})
-    gnorm = norm(grads)
-    c = jnp.abs(constraint({"theta": theta, "beta": beta}))
+    grads = jax.grad(lambda x: fun_theta(x) + mu * constraint_theta(x))({"theta": theta, "beta": beta})
+    gnorm = norm_theta(grads)
+    c = jnp.abs(constraint_theta({"theta": theta, "beta": beta}))
     converged = (gnorm <= 10.0 * tol) & (c <= jnp.maximum(ctol, 1e-10)) & jnp.isfinite(gnorm)
     return theta, beta, mu, GradientInfo(converged=converged, iterations=res.iterations, residual=gnorm, constraint=c)
 

@@ -68,8 +68,13 @@ def solve_jax(
     seeds=DEFAULT_SEED_FRACTIONS,
     max_steps: int | None = None,
     adjoint: str = "implicit",
+    precondition: bool = True,
 ) -> MixDSolution:
     """Pure core of :func:`solve` (no validation, no warnings); jit/vmap/grad-able.
+
+    ``precondition`` (gradient method): L-BFGS in variables scaled by the seed's
+    quasiparticle energies (the diagonal curvature of Eq. B9 in ``theta_k``); ``False``
+    runs it in the bare ``theta_k`` (for comparison).
 
     Derivatives of the fixed-point solution use the implicit function theorem
     (``adjoint="implicit"``) or backpropagate through the Newton steps
@@ -110,6 +115,7 @@ def solve_jax(
             mu0,
             tol=grad_tol,
             max_inner=5000 if max_steps is None else max_steps,
+            curvature=E if precondition else None,
         )
         sol = build_solution(
             theta,
