@@ -34,7 +34,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..lattice import Square
 from ..results import RESULTS, classify, raise_or_warn
 from ..solvers import minimize_constrained, newton_root, newton_with_jacobian, require_x64
 from ..solvers.dtype import require_float64_params
@@ -52,7 +51,6 @@ from .pairing import (
     gap_map_complex,
     gaps_from_coefficients,
     gaps_from_coefficients_complex,
-    make_grid,
     moments,
     pair_amplitude,
 )
@@ -76,12 +74,6 @@ _AMPLITUDES_NEWTON = _AMPLITUDES[::3]
 
 class ConvergenceWarning(RuntimeWarning):
     """A triplon solve stopped without meeting its tolerance."""
-
-
-def _grid(p, n):
-    """The full ``n x n`` grid (weight 1), in the order of :meth:`jaxnickel.lattice.Square.momenta`."""
-    kx, ky = Square(n).momenta()
-    return make_grid(p, kx, ky)
 
 
 def _residual(da, db, p, grid):
