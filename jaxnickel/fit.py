@@ -41,28 +41,24 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import math
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optimistix as optx
 
 from .provenance import atomic_write_text, clean_json, provenance
 from .results import RESULTS, describe, raise_or_warn
 from .solvers import require_x64
 from .solvers.least_squares import (
-    LeastSquaresRun,
-    _forward_jacobian,
+    CompiledLeastSquares,
     check_domain,
     covariance_analysis,
     from_unconstrained,
+    multistart_least_squares,
     perturbed_starts,
     to_unconstrained,
     uncertainty_report,
@@ -343,98 +339,14 @@ TRACE_COUNTS: Counter = Counter()
 PROGRAM_CACHE_SIZE = 8
 
 
-class CompiledLeastSquares:
-    """A Levenberg-Marquardt run of ``residuals(z, args)`` compiled once for all data and starts of one shape.
+def trace_counter(name: str):
+    """An ``on_trace`` for :class:`~jaxnickel.solvers.least_squares.CompiledLeastSquares`: counts ``name``
+    in :data:`TRACE_COUNTS`."""
 
-    The same algorithm as :func:`jaxnickel.solvers.least_squares.multistart_least_squares`
-    (optimistix Levenberg-Marquardt, forward-mode Jacobian materialised, non-finite
-    residuals replaced by 1e6, ``throw=False``), with the data as a traced argument
-    ``args`` (any pytree of arrays) instead of constants closed over: ``residuals`` must
-    be a function of stable identity (built once per fit structure and cached), and one
-    compiled program then serves every call whose ``args`` and start have the same
-    shapes.  ``run(z0, args) -> (z, chi2, converged, steps)``.  ``progress``: a
-    ``jax.debug.callback`` reports ``chi2`` of each residual evaluation to
-    :attr:`update` (set by :func:`run_starts`).
-    """
+    def count() -> None:
+        TRACE_COUNTS[name] += 1
 
-    def __init__(self, residuals: Callable, *, max_steps: int, rtol: float, atol: float, progress: bool, name: str):
-        self.update = None
-        self.name = name
-        self.announced: set = set()  # argument shapes whose "compiling" line was printed
-        solver = optx.LevenbergMarquardt(rtol=rtol, atol=atol)
-
-        def report(chi2):
-            if self.update is not None:
-                self.update(chi2)
-
-        def run(z0, args):
-            TRACE_COUNTS[name] += 1
-
-            def guarded(z):
-                r = residuals(z, args)
-                r = jnp.where(jnp.isfinite(r), r, 1e6)
-                if progress:
-                    jax.debug.callback(report, jnp.sum(r**2))
-                return r
-
-            vec = _forward_jacobian(guarded)
-            sol = optx.least_squares(lambda z, _: vec(z), solver, z0, max_steps=max_steps, throw=False)
-            r = vec(sol.value)
-            return sol.value, jnp.sum(r**2), sol.result == optx.RESULTS.successful, sol.stats["num_steps"]
-
-        self.run = jax.jit(run)
-
-
-def run_starts(
-    program: CompiledLeastSquares, args, z_starts: Sequence, *, progress: bool = False, label: str = "fit"
-) -> LeastSquaresRun:
-    """Run ``program`` from each start; keep the lowest finite chi^2 (as ``multistart_least_squares``).
-
-    A start whose model meets a non-finite linear solve (``EquinoxRuntimeError``) fails
-    alone; :class:`jaxnickel.SolveError` when every start fails.  The "compiling" line
-    (``progress``) is printed once per program and argument shapes (the first call traces and compiles).
-    """
-    from .progress import bar, callback_updater, compiling
-
-    leaves, tree = jax.tree_util.tree_flatten(args)
-    shapes = (str(tree), np.shape(z_starts[0]), tuple((np.shape(x), str(getattr(x, "dtype", ""))) for x in leaves))
-    first_call = shapes not in program.announced
-    program.announced.add(shapes)
-    best = None
-    per_start = []
-    failures = []
-    n = len(z_starts)
-    for i, z0 in enumerate(z_starts):
-        if i == 0 and first_call:
-            compiling(object(), f"the {label} (model, Jacobian and Levenberg-Marquardt)", enabled=progress)
-        with bar(None, f"{label} start {i + 1}/{n}", enabled=progress, unit="eval") as pbar:
-            program.update = callback_updater(pbar, postfix="chi2={:.6g}")
-            try:
-                z, chi2, ok, steps = program.run(jnp.asarray(z0, dtype=float), args)
-                chi2 = float(chi2)
-            except eqx.EquinoxRuntimeError as exc:
-                # a linear solve inside the model met non-finite input (e.g. a trial step that
-                # empties a band): this start failed, the others may not
-                z, chi2, ok, steps = z0, math.nan, False, 0
-                failures.append(str(exc).split("\n\n")[-1].splitlines()[0][:200])
-            finally:
-                program.update = None
-            pbar.set_postfix_str(f"chi2={chi2:.6g}, {int(steps)} steps, {'converged' if ok else 'NOT converged'}")
-        per_start.append(chi2 if math.isfinite(chi2) else None)
-        if math.isfinite(chi2) and (best is None or chi2 < best.chi2):
-            best = LeastSquaresRun(np.asarray(z), chi2, bool(ok), int(steps), i, per_start)
-    if best is None:
-        from .results import SolveError
-
-        why = f" ({failures[0]})" if failures else ""
-        raise SolveError(
-            f"every start of the {label} failed: the model gave non-finite residuals{why}; the parameters left "
-            "the region where the model is defined (e.g. a Fermi level outside a band): fix or restart them "
-            "closer to the data",
-            RESULTS.nonfinite,
-        )
-    best.chi2_per_start = per_start
-    return best
+    return count
 
 
 def _gap_values(free: tuple, base: dict, x, transform: bool) -> dict:
@@ -479,7 +391,12 @@ def _gap_programs(grid: int, cutoff: str, free: tuple, layout: tuple, max_steps:
     """The compiled programs of a gap fit of one structure: ``(CompiledLeastSquares, residuals_and_jacobian)``."""
     r_z, residuals_and_jacobian = _gap_model(grid, cutoff, free, layout)
     lm = CompiledLeastSquares(
-        r_z, max_steps=max_steps, rtol=1e-10, atol=1e-10, progress=progress, name="gap fit: Levenberg-Marquardt"
+        r_z,
+        max_steps=max_steps,
+        rtol=1e-10,
+        atol=1e-10,
+        progress=progress,
+        on_trace=trace_counter("gap fit: Levenberg-Marquardt"),
     )
     return lm, residuals_and_jacobian
 
@@ -589,7 +506,7 @@ def fit_gaps(
 
     z_first = np.array([_to_z(n, float(start.get(n, fixed.get(n, values0[n])))) for n in free])
     z0s = perturbed_starts(z_first, [FIT_PARAMETERS[n][1] for n in free], starts, seed)
-    run = run_starts(lm, args, z0s, progress=progress, label="gap fit")
+    run = multistart_least_squares(lm, z0s, args, label="gap fit")
     z, chi2, ok = run.z, run.chi2, run.converged
     p_best = {n: float(_from_z(n, z[i])) for i, n in enumerate(free)}
 

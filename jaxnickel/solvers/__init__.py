@@ -1,15 +1,19 @@
-"""Model-agnostic numerics: constrained minimisation, root finding, dtype policy.
+"""Model-agnostic numerics: constrained minimisation, least squares, root finding, dtype policy.
 
 A solver never imports a model: it works on plain functions of pytrees.
 """
 
 from .constrained import MinimizeResult, minimize_constrained
 from .dtype import require_x64
+from .least_squares import CompiledLeastSquares, LeastSquaresRun, multistart_least_squares
 from .roots import RootResult, bisect_monotone, bracketed_secant, newton_root, newton_with_jacobian
 
 __all__ = [
     "MinimizeResult",
     "minimize_constrained",
+    "CompiledLeastSquares",
+    "LeastSquaresRun",
+    "multistart_least_squares",
     "RootResult",
     "newton_root",
     "newton_with_jacobian",

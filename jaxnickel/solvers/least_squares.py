@@ -7,10 +7,12 @@ spectra).
 * Domains: a parameter is fitted on an unconstrained variable ``z``: ``positive``
   through ``exp``, ``nonnegative`` through ``softplus``, ``filling`` (0, 2) through a
   logistic map, ``real`` as it is.
-* :func:`multistart_least_squares`: optimistix Levenberg-Marquardt from several
-  starts, the residual's Jacobian materialised by forward-mode autodiff (a handful of
-  columns; transposing the linearisation of a solver chain buys nothing); lowest
-  chi^2 kept; one compiled program for every start.
+* :class:`CompiledLeastSquares`: optimistix Levenberg-Marquardt on ``r(z, args)``, the
+  residual's Jacobian materialised by forward-mode autodiff (a handful of columns;
+  transposing the linearisation of a solver chain buys nothing), jitted with the data
+  ``args`` traced, so that a caller that keeps it compiles once per structure.
+* :func:`multistart_least_squares`: such a program from several starts, lowest chi^2
+  kept; a start that fails fails alone.
 * :func:`covariance_analysis`: ``cov = (J^T J)^{-1}`` in the physical parameters, the
   singular values of the column-normalised (unit-free) Jacobian, degeneracy (condition
   number > ``cond_max``, or fewer data than parameters) with the unconstrained
@@ -35,6 +37,7 @@ __all__ = [
     "from_unconstrained",
     "check_domain",
     "LeastSquaresRun",
+    "CompiledLeastSquares",
     "multistart_least_squares",
     "perturbed_starts",
     "covariance_analysis",
@@ -123,72 +126,110 @@ def _forward_jacobian(raw: Callable):
     return vec
 
 
-def multistart_least_squares(
-    raw_residuals: Callable,
-    z_starts: Sequence,
-    *,
-    max_steps: int = 100,
-    rtol: float = 1e-10,
-    atol: float = 1e-10,
-    on_start: Callable | None = None,
-    progress: bool = False,
-    label: str = "fit",
-) -> LeastSquaresRun:
-    """Minimise ``sum r(z)^2`` from each start; keep the lowest finite chi^2.
+class CompiledLeastSquares:
+    """A Levenberg-Marquardt run of ``residuals(z, args)``, compiled once for all data and starts of one shape.
 
-    ``raw_residuals(z)`` must be pure JAX; non-finite residuals are replaced by 1e6 so
-    that a trial step into a region where the model is undefined is rejected.
-    ``on_start(i, chi2, converged, steps)`` is called after each start;
-    ``progress=True``: a tqdm bar per start on stderr counting residual evaluations
-    (two per Levenberg-Marquardt step) with the current chi^2 (:mod:`jaxnickel.progress`).
-    Raises ``RuntimeError`` when no start gives a finite chi^2.
+    optimistix Levenberg-Marquardt (``throw=False``), the Jacobian materialised by
+    forward-mode autodiff, non-finite residuals replaced by 1e6 (a trial step into a
+    region where the model is undefined is rejected).  The data are a traced argument
+    ``args`` (any pytree of arrays), not constants closed over: a caller that builds
+    ``residuals`` (and this object) once per fit structure and keeps it gets one compiled
+    program for every call whose ``args`` and start have the same shapes.
+    ``run(z0, args) -> (z, chi2, converged, steps)`` (``eqx.filter_jit``).  ``on_trace()`` is called
+    each time ``run`` is traced (a caller's trace counter).  ``progress``: a
+    ``jax.debug.callback`` reports ``chi2`` of each residual evaluation to :attr:`update`
+    (set by :func:`multistart_least_squares`).
+    """
+
+    def __init__(
+        self,
+        residuals: Callable,
+        *,
+        max_steps: int = 100,
+        rtol: float = 1e-10,
+        atol: float = 1e-10,
+        progress: bool = False,
+        on_trace: Callable[[], None] | None = None,
+    ):
+        self.update = None
+        self.progress = bool(progress)
+        self.announced: set = set()  # argument shapes whose "compiling" line was printed
+        solver = optx.LevenbergMarquardt(rtol=rtol, atol=atol)
+
+        def report(chi2):
+            if self.update is not None:
+                self.update(chi2)
+
+        def run(z0, args):
+            if on_trace is not None:
+                on_trace()
+
+            def guarded(z):
+                r = residuals(z, args)
+                r = jnp.where(jnp.isfinite(r), r, 1e6)
+                if progress:
+                    jax.debug.callback(report, jnp.sum(r**2))
+                return r
+
+            vec = _forward_jacobian(guarded)
+            sol = optx.least_squares(lambda z, _: vec(z), solver, z0, max_steps=max_steps, throw=False)
+            r = vec(sol.value)
+            return sol.value, jnp.sum(r**2), sol.result == optx.RESULTS.successful, sol.stats["num_steps"]
+
+        # equinox's jit, not jax.jit: only it turns a runtime error of the model (``eqx.error_if``,
+        # e.g. a linear solve on non-finite input) into the EquinoxRuntimeError that fails one start
+        self.run = eqx.filter_jit(run)
+
+
+def _error_message(exc: Exception) -> str:
+    """The message given to ``eqx.error_if`` inside an ``EquinoxRuntimeError`` (its first line otherwise)."""
+    text = str(exc)
+    for line in text.splitlines():
+        if "EquinoxRuntimeError: " in line:
+            return line.split("EquinoxRuntimeError: ", 1)[1][:200]
+    return (text.strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def multistart_least_squares(
+    program: CompiledLeastSquares, z_starts: Sequence, args=None, *, label: str = "fit"
+) -> LeastSquaresRun:
+    """Minimise ``sum r(z, args)^2`` with ``program`` from each start; keep the lowest finite chi^2.
+
+    A start whose model meets a non-finite linear solve (``EquinoxRuntimeError``) fails
+    alone; :class:`jaxnickel.SolveError` when every start fails.  With
+    ``program.progress``: a tqdm bar per start on stderr counting residual evaluations
+    (two per Levenberg-Marquardt step) with the current chi^2 (:mod:`jaxnickel.progress`),
+    and a "compiling" line once per program and argument shapes (the first call traces
+    and compiles).
     """
     from ..progress import bar, callback_updater, compiling
 
-    current = {"update": None}
-
-    def report(chi2):
-        if current["update"] is not None:
-            current["update"](chi2)
-
-    def guarded(z):
-        r = raw_residuals(z)
-        r = jnp.where(jnp.isfinite(r), r, 1e6)
-        if progress:
-            jax.debug.callback(report, jnp.sum(r**2))
-        return r
-
-    vec = _forward_jacobian(guarded)
-    solver = optx.LevenbergMarquardt(rtol=rtol, atol=atol)
-
-    @eqx.filter_jit
-    def run(z0):
-        sol = optx.least_squares(lambda z, _: vec(z), solver, z0, max_steps=max_steps, throw=False)
-        r = vec(sol.value)
-        return sol.value, jnp.sum(r**2), sol.result == optx.RESULTS.successful, sol.stats["num_steps"]
-
+    progress = program.progress
+    leaves, tree = jax.tree_util.tree_flatten(args)
+    shapes = (str(tree), np.shape(z_starts[0]), tuple((np.shape(x), str(getattr(x, "dtype", ""))) for x in leaves))
+    first_call = shapes not in program.announced
+    program.announced.add(shapes)
     best = None
     per_start = []
     failures = []
     n = len(z_starts)
     for i, z0 in enumerate(z_starts):
-        if i == 0:
+        if i == 0 and first_call:
             compiling(object(), f"the {label} (model, Jacobian and Levenberg-Marquardt)", enabled=progress)
         with bar(None, f"{label} start {i + 1}/{n}", enabled=progress, unit="eval") as pbar:
-            current["update"] = callback_updater(pbar, postfix="chi2={:.6g}")
+            program.update = callback_updater(pbar, postfix="chi2={:.6g}")
             try:
-                z, chi2, ok, steps = run(jnp.asarray(z0, dtype=float))
+                z, chi2, ok, steps = program.run(jnp.asarray(z0, dtype=float), args)
                 chi2 = float(chi2)
             except eqx.EquinoxRuntimeError as exc:
                 # a linear solve inside the model met non-finite input (e.g. a trial step that
                 # empties a band): this start failed, the others may not
                 z, chi2, ok, steps = z0, math.nan, False, 0
-                failures.append(str(exc).split("\n\n")[-1].splitlines()[0][:200])
+                failures.append(_error_message(exc))
+            finally:
+                program.update = None
             pbar.set_postfix_str(f"chi2={chi2:.6g}, {int(steps)} steps, {'converged' if ok else 'NOT converged'}")
-        current["update"] = None
         per_start.append(chi2 if math.isfinite(chi2) else None)
-        if on_start is not None:
-            on_start(i, chi2, bool(ok), int(steps))
         if math.isfinite(chi2) and (best is None or chi2 < best.chi2):
             best = LeastSquaresRun(np.asarray(z), chi2, bool(ok), int(steps), i, per_start)
     if best is None:

@@ -32,6 +32,7 @@ estimated (not given in the file), the raw set otherwise, and
 ``uncertainty_scaling`` says which.
 
 Minimiser, derivatives, degeneracy: :func:`jaxnickel.solvers.least_squares.multistart_least_squares`
+with a cached :class:`~jaxnickel.solvers.least_squares.CompiledLeastSquares`
 (Levenberg-Marquardt from the given start and perturbations of it; the Jacobian is
 forward-mode autodiff through the whole chain, the gap equation implicitly), and
 :func:`~jaxnickel.solvers.least_squares.covariance_analysis`.
@@ -63,20 +64,21 @@ from ..fit import (
     PROGRAM_CACHE_SIZE,
     TRACE_COUNTS,
     CoarseGridWarning,
-    CompiledLeastSquares,
     DegenerateFitWarning,
     build_params,
     check_fit_value,
     clip_to_range,
     grid_bias_note,
-    run_starts,
+    trace_counter,
 )
 from ..provenance import clean_json
 from ..results import RESULTS, describe, raise_or_warn
 from ..solvers import require_x64
 from ..solvers.least_squares import (
+    CompiledLeastSquares,
     covariance_analysis,
     from_unconstrained,
+    multistart_least_squares,
     perturbed_starts,
     to_unconstrained,
     uncertainty_report,
@@ -301,7 +303,12 @@ def _spectrum_programs(
     """The compiled programs of a spectrum fit of one structure: ``(CompiledLeastSquares, at_optimum)``."""
     r_z, at_optimum = _spectrum_model(grid, n_fs, cutoff, channel, names, domains, scale_mode, n_omegas)
     lm = CompiledLeastSquares(
-        r_z, max_steps=max_steps, rtol=1e-8, atol=1e-8, progress=progress, name="spectrum fit: Levenberg-Marquardt"
+        r_z,
+        max_steps=max_steps,
+        rtol=1e-8,
+        atol=1e-8,
+        progress=progress,
+        on_trace=trace_counter("spectrum fit: Levenberg-Marquardt"),
     )
     return lm, at_optimum
 
@@ -475,8 +482,8 @@ def fit_spectra(
 
     for attempt in range(2):
         lm, _ = _spectrum_programs(*structure, tuple(n_omegas), max_steps, bool(progress))
-        run = run_starts(
-            lm, args, z0s, progress=progress, label=f"spectrum fit ({n_spec} spectra, {n_data} points, grid {grid})"
+        run = multistart_least_squares(
+            lm, z0s, args, label=f"spectrum fit ({n_spec} spectra, {n_data} points, grid {grid})"
         )
         best = {n: float(from_unconstrained(d, run.z[i])) for i, (n, d) in enumerate(zip(names, domains, strict=True))}
         g_fit = best["gamma"] if "gamma" in best else float(base["gamma"])
