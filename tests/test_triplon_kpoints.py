@@ -247,3 +247,16 @@ def test_closed_form_hessian_at_solutions_equals_autodiff(kappas):
     np.testing.assert_allclose(
         stationary_hessian(s.complex_coefficients, p, g), H, rtol=0, atol=1e-12 * float(jnp.max(jnp.abs(H)))
     )
+
+
+def test_importing_the_package_starts_no_jax_backend():
+    """No JAX computation at import (a GPU would be claimed, jax_platforms could no longer be set)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import jaxnickel, jaxnickel.triplon, jaxnickel.mixd, jaxnickel.sweep, jaxnickel.fit\n"
+        "from jax._src import xla_bridge\n"
+        "assert not xla_bridge._backends, xla_bridge._backends\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

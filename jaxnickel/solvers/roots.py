@@ -81,8 +81,9 @@ def newton_with_jacobian(value_and_jac, x0, *, rtol=1e-13, atol=1e-13, max_steps
     (optimistix' criterion), on a non-finite iterate, or after ``max_steps``; ``converged``
     as in :func:`newton_root`.  Differentiable with respect to everything ``value_and_jac``
     closes over by the implicit function theorem (:func:`jax.lax.custom_root`: one small
-    linear solve, whatever the number of iterations).  Forward-mode only inside: no
-    reverse-mode through the loop.
+    linear solve whatever the number of iterations; its matrix is rebuilt by forward-mode
+    autodiff of ``F`` at the root, one pass per unknown, only when differentiating).  No
+    reverse mode through the loop.
     """
 
     def fun(x):

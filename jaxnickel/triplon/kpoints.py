@@ -166,13 +166,14 @@ def shell_size(p: TriplonParams, n: int, zone: str = "wedge") -> int | None:
     if zone not in ZONES:
         raise ValueError(f"zone must be one of {ZONES}, got {zone!r}")
     total = n * n if zone == "full" else 2 * len(wedge_indices(n)[0])
-    if jnp.ndim(p.omega) or jnp.ndim(p.bands.mu):
-        raise ValueError("shell_size takes one parameter point (call it per point of a scan)")
-    if isinstance(p.omega, jax.core.Tracer) or isinstance(p.bands.mu, jax.core.Tracer):
+    leaves = jax.tree_util.tree_leaves((p.bands, p.omega))
+    if any(isinstance(x, jax.core.Tracer) for x in leaves):
         raise ValueError(
             "shell_size needs concrete parameters (it fixes a static array size): call it outside jit/vmap "
             "and pass the result as shell_points"
         )
+    if any(jnp.ndim(x) for x in leaves):
+        raise ValueError("shell_size takes one parameter point (call it per point of a scan)")
     return bucket_size(int(_shell_count(p, n, zone)), total)
 
 

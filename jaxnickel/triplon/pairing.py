@@ -50,6 +50,7 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .bands import dispersion, form_factors
 from .params import TriplonParams
@@ -553,7 +554,7 @@ def coefficient_map_complex_jacobian(r, p: TriplonParams, grid: TriplonGrid):
 
 
 #: positions of one band's ``(Re c, Im c)`` in the 12 coefficients ``r = (Re c_a, Re c_b, Im c_a, Im c_b)``
-BAND_INDICES = (jnp.array([0, 1, 2, 6, 7, 8]), jnp.array([3, 4, 5, 9, 10, 11]))
+BAND_INDICES = (np.array([0, 1, 2, 6, 7, 8]), np.array([3, 4, 5, 9, 10, 11]))  # NumPy: no JAX work at import
 
 
 def complex_moments_and_grams(r, p: TriplonParams, grid: TriplonGrid):

@@ -119,7 +119,9 @@ class TriplonSolution(eqx.Module):
     hessian_min_real: Float[Array, "*batch"]
     hessian_min_imag: Float[Array, "*batch"]
     stable: Bool[Array, "*batch"]
-    #: what the solve summed over (:mod:`~jaxnickel.triplon.kpoints`), e.g. the C4v wedge and the pairing shell
+    #: what the solve summed over (:mod:`~jaxnickel.triplon.kpoints`), e.g. the C4v wedge and the pairing shell.
+    #: Static (part of the pytree structure): solutions from different point sets do not stack or
+    #: ``jnp.where`` into one another; batch solves with one ``shell_points``.
     reduction: str = eqx.field(static=True, default="full zone")
     #: number of k points the solve summed over (after the reduction, incl. padding)
     k_points: int = eqx.field(static=True, default=0)
@@ -347,7 +349,14 @@ def load_solution(path) -> TriplonSolution:
         grid = int(meta["grid"])
     except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"{path}: damaged triplon solution file: bad params or grid record ({e})") from None
-    extra = {"reduction": str(meta["reduction"]), "k_points": int(meta["k_points"])} if "reduction" in meta else {}
+    # files written before the reduced k-point sets were full-zone solves
+    try:
+        extra = {
+            "reduction": str(meta.get("reduction", f"full zone ({grid * grid} points)")),
+            "k_points": int(meta.get("k_points", grid * grid)),
+        }
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{path}: damaged triplon solution file: bad reduction record ({e})") from None
     return TriplonSolution(params=params, grid=grid, method=meta["method"], **fields, **extra)
 
 
