@@ -81,7 +81,7 @@ def _residual(da, db, p, grid):
     return jnp.maximum(jnp.max(jnp.abs(da - na)), jnp.max(jnp.abs(db - nb)))
 
 
-def _seed(direction, p, grid, n, *, newton: bool = False):
+def _seed(direction, p, grid, *, newton: bool = False):
     """Amplitude along ``direction`` (6-vector) that minimises the free energy.
 
     A log scan (1e-6 .. 0.5 eV), one amplitude after another (``lax.map`` keeps the memory
@@ -335,9 +335,9 @@ def solve_jax(
     seeds = []
     fp = method == "fixed-point"
     if channel in ("auto", "s"):
-        seeds.append(_seed(v_s, p, g, n, newton=fp))
+        seeds.append(_seed(v_s, p, g, newton=fp))
     if channel in ("auto", "d"):
-        seeds.append(_seed(v_d, p, g, n, newton=fp))
+        seeds.append(_seed(v_d, p, g, newton=fp))
     init_complex = None
     if init is not None:
         # warm start (e.g. a temperature ladder); a zero start (normal state) would stay
