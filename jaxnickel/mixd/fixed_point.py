@@ -34,11 +34,19 @@ import jax
 import jax.numpy as jnp
 
 from ..lattice import Ladder, Square
-from ..solvers import bisect_monotone, newton_root
+from ..solvers import bisect_monotone, newton_root, newton_with_jacobian
+from . import kpoints
 from .energy import _terms, bogoliubov, kspace, mean_fields, moments, onsite_energy
 from .params import MixDParams
 
-__all__ = ["residual_b15_b17_b19", "solve_fixed_point", "DEFAULT_SEED_FRACTIONS"]
+__all__ = [
+    "residual_b15_b17_b19",
+    "solve_fixed_point",
+    "solve_fixed_point_wedge",
+    "wedge_value_and_jacobian",
+    "wedge_energy",
+    "DEFAULT_SEED_FRACTIONS",
+]
 
 #: fractions of the holes put in the condensate in the seeds (2 b^2 / n_h)
 DEFAULT_SEED_FRACTIONS = (0.002, 0.02, 0.15, 0.4, 0.7, 0.95)
@@ -185,3 +193,195 @@ def solve_fixed_point(
 
     x, ok, steps, res = jax.lax.cond(ok, lambda _: (x, ok, steps, res), fallback, None)
     return x, ok, steps + steps_c, res
+
+
+# ----------------------------------------------------------------------------------------
+# the same equations on the irreducible wedge (jaxnickel.mixd.kpoints), symmetric states
+
+
+def _wedge_fields(z, params: MixDParams, lattice, w, phi):
+    """``(xi, Delta, gamma, g)`` on the wedge at the reduced unknowns ``z = (b, mu, M_c)``."""
+    b, mu, mc = z[0], z[1], z[2:]
+    gamma = w.cx + w.cy
+    g = gamma + params.epsilon * (2.0 * w.cx * w.cy)
+    t = params.t
+    U = 1.5 * t**2 / params.J
+    xi = (t - 2.0 * t * b**2) * gamma + onsite_energy(params, lattice) + mu
+    if params.hartree:
+        xi = xi + lattice.coordination * U * (params.n_holes / lattice.n_sites - 2.0 * b**2)
+    delta = 4.0 * t * b * g - U * sum(mc[c] * phi[c] for c in range(len(phi)))
+    return xi, delta, gamma, g
+
+
+def _wedge_bogoliubov(xi, delta):
+    """``(E, 1/E, sin theta, v^2)``, safe at ``E = 0`` (as :func:`~jaxnickel.mixd.energy.bogoliubov`)."""
+    E = jnp.sqrt(xi * xi + delta * delta)
+    pos = E > 0.0
+    iE = jnp.where(pos, 1.0 / jnp.where(pos, E, 1.0), 0.0)
+    s = delta * iE
+    v2 = jnp.where(pos, 0.5 * (1.0 - xi * iE), 0.5)
+    return E, iE, s, v2
+
+
+def wedge_value_and_jacobian(z, params: MixDParams, lattice, w, basis):
+    """Residual of (B17), (B19), (B15) in the reduced unknowns ``z`` and its Jacobian, one pass.
+
+    ``basis = (Phi, Psi)`` of :func:`jaxnickel.mixd.kpoints.forms`.  With
+    ``A = xi Delta / E^3``, ``B = xi^2 / E^3``, ``C = Delta^2 / E^3`` the tangents are
+    ``d sin(theta) = -A d xi + B d Delta`` and ``d v^2 = (-C d xi + A d Delta)/2``; every
+    Jacobian entry is a weighted zone sum of those times the form factors (analytic, no
+    autodiff, all sums in one fused pass over the wedge).
+    """
+    phi, psi = basis
+    nc = len(phi)
+    b, mu = z[0], z[1]
+    t = params.t
+    U = 1.5 * t**2 / params.J
+    xi, delta, gamma, g = _wedge_fields(z, params, lattice, w, phi)
+    _, iE, s, v2 = _wedge_bogoliubov(xi, delta)
+    c = xi * iE
+    A = s * c * iE
+    B = c * c * iE
+    C = s * s * iE
+    wt = w.weight
+
+    def avg(f):
+        return jnp.sum(wt * f)
+
+    v2g = avg(v2 * gamma)
+    n_h = params.n_holes / lattice.n_sites
+    F = jnp.stack(
+        [
+            b * ((params.V + params.J + 2.0 * mu) - 4.0 * t * v2g) - 2.0 * t * avg(s * g),
+            2.0 * avg(v2) + 2.0 * b**2 - n_h,
+            *[z[2 + i] - avg(s * psi[i]) for i in range(nc)],
+        ]
+    )
+    # tangents (d xi, d Delta) of the directions b, mu, M_c
+    dxi_b = -4.0 * t * b * gamma
+    if params.hartree:
+        dxi_b = dxi_b - 4.0 * lattice.coordination * U * b
+    tangents = [(dxi_b, 4.0 * t * g), (1.0, 0.0), *[(0.0, -U * phi[i]) for i in range(nc)]]
+    cols = []
+    for j, (dxi, dde) in enumerate(tangents):
+        ds = -A * dxi + B * dde
+        dv2 = 0.5 * (-C * dxi + A * dde)
+        row_b = -4.0 * t * b * avg(gamma * dv2) - 2.0 * t * avg(g * ds)
+        row_n = 2.0 * avg(dv2)
+        if j == 0:
+            row_b = row_b + (params.V + params.J + 2.0 * mu) - 4.0 * t * v2g
+            row_n = row_n + 4.0 * b
+        elif j == 1:
+            row_b = row_b + 2.0 * b
+        rows_m = [(1.0 if j == 2 + i else 0.0) - avg(psi[i] * ds) for i in range(nc)]
+        cols.append(jnp.stack([row_b, row_n, *rows_m]))
+    return F, jnp.stack(cols, axis=1)
+
+
+def wedge_energy(z, params: MixDParams, lattice, w, basis):
+    """Eq. (B9) per rung at the Bogoliubov angles of ``z`` (wedge sums; multiplier term 0)."""
+    phi, psi = basis
+    b = z[0]
+    t = params.t
+    U = 1.5 * t**2 / params.J
+    xi, delta, gamma, g = _wedge_fields(z, params, lattice, w, phi)
+    _, iE, s, v2 = _wedge_bogoliubov(xi, delta)
+    wt = w.weight
+    m = kpoints.embed(lattice, jnp.stack([jnp.sum(wt * s * f) for f in psi]))
+    n_f = 2.0 * jnp.sum(wt * v2)
+    e = (
+        -4.0 * t * b * jnp.sum(wt * g * s)
+        + 2.0 * (t - 2.0 * t * b**2) * jnp.sum(wt * gamma * v2)
+        + onsite_energy(params, lattice) * n_f
+        + 0.5 * U * jnp.sum(m**2)
+        + (params.V + params.J) * b**2
+    )
+    if params.hartree:
+        e = e + 0.5 * lattice.coordination * U * n_f**2
+    return e
+
+
+def _wedge_seed(frac, params: MixDParams, lattice, w, basis):
+    """As :func:`_seed` on the wedge: condensate fraction ``frac``, ``M = 0``, mu on (B19)."""
+    nc = len(basis[0])
+    n_h = params.n_holes / lattice.n_sites
+    b = jnp.sqrt(0.5 * frac * n_h)
+    m = jnp.zeros(nc)
+
+    def number(mu, _):
+        z = jnp.concatenate([jnp.stack([b, mu]), m])
+        xi, delta, _, _ = _wedge_fields(z, params, lattice, w, basis[0])
+        return 2.0 * jnp.sum(w.weight * _wedge_bogoliubov(xi, delta)[3]) + 2.0 * b**2 - n_h
+
+    e0 = onsite_energy(params, lattice)
+    width = (
+        lattice.coordination * jnp.abs(params.t) * (1.0 + 2.0 * b**2)
+        + 4.0 * params.t * b * (lattice.dim + 2.0 * jnp.abs(params.epsilon))
+        + 1.0
+    )
+    scale = 1e4 * width
+    mu = bisect_monotone(number, -e0 - scale, -e0 + scale)
+    return jnp.concatenate([jnp.stack([b, mu]), m])
+
+
+def _wedge_newton(params, lattice, w, basis, z0, tol, max_steps):
+    return newton_with_jacobian(
+        lambda z: wedge_value_and_jacobian(z, params, lattice, w, basis), z0, rtol=tol, atol=tol, max_steps=max_steps
+    )
+
+
+def _wedge_seeds(params, lattice, seeds, tol, max_steps):
+    w = kpoints.wedge(lattice)
+    basis = kpoints.forms(w, lattice)
+    starts = jax.lax.stop_gradient(jax.vmap(lambda f: _wedge_seed(f, params, lattice, w, basis))(jnp.asarray(seeds)))
+    rs = jax.lax.map(lambda z0: _wedge_newton(params, lattice, w, basis, z0, tol, max_steps), starts)
+    energies = jax.lax.map(lambda z: wedge_energy(z, params, lattice, w, basis), rs.x)
+    score = jnp.where(rs.converged, energies, jnp.inf)
+    best = jnp.where(jnp.any(rs.converged), jnp.argmin(score), jnp.argmin(rs.residual))
+    return rs.x[best], rs.converged[best], jnp.sum(rs.steps), rs.residual[best]
+
+
+def solve_fixed_point_wedge(
+    params: MixDParams, lattice, *, x0=None, seeds=DEFAULT_SEED_FRACTIONS, tol=1e-12, max_steps=100
+):
+    """:func:`solve_fixed_point` on the irreducible wedge (symmetric states; :mod:`~jaxnickel.mixd.kpoints`).
+
+    The same Newton iteration in the reduced unknowns ``z = (b, mu, M_c)`` with the
+    analytic one-pass Jacobian of :func:`wedge_value_and_jacobian`, the same seeds and
+    coarse start (on the coarse lattice's wedge); ``x0`` is projected on the symmetric
+    subspace.  Returns the full vector ``x = (b, mu, M_1..M_2d)``.  Derivatives by the
+    implicit function theorem (:func:`jaxnickel.solvers.newton_with_jacobian`).
+    """
+
+    def full(z):
+        return jnp.concatenate([z[:2], kpoints.embed(lattice, z[2:])])
+
+    w = kpoints.wedge(lattice)
+    basis = kpoints.forms(w, lattice)
+
+    def run(z_start):
+        r = _wedge_newton(params, lattice, w, basis, z_start, tol, max_steps)
+        return r.x, r.converged, r.steps, r.residual
+
+    if x0 is not None:
+        x0 = jnp.asarray(x0)
+        z, ok, steps, res = run(jnp.concatenate([x0[:2], kpoints.project(lattice, x0[2:])]))
+        return full(z), ok, steps, res
+    seed_steps = min(max_steps, 40)
+    coarse = _coarse(lattice)
+    if coarse is None:
+        z, ok, steps, res = _wedge_seeds(params, lattice, seeds, tol, seed_steps)
+        return full(z), ok, steps, res
+    pc = eqx.tree_at(lambda q: q.n_holes, params, params.n_holes * coarse.n_sites / lattice.n_sites)
+    zc, _, steps_c, _ = _wedge_seeds(pc, coarse, seeds, tol, seed_steps)
+    if kpoints.n_cos_moments(coarse) != kpoints.n_cos_moments(lattice):
+        # a rectangle whose coarse lattice is square: its one moment serves both directions
+        zc = jnp.concatenate([zc[:2], jnp.broadcast_to(zc[2:3], (kpoints.n_cos_moments(lattice),))])
+    z, ok, steps, res = run(jax.lax.stop_gradient(zc))
+
+    def fallback(_):
+        zf, okf, sf, rf = _wedge_seeds(params, lattice, seeds, tol, seed_steps)
+        return zf, okf, sf + steps, rf
+
+    z, ok, steps, res = jax.lax.cond(ok, lambda _: (z, ok, steps, res), fallback, None)
+    return full(z), ok, steps + steps_c, res

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 from ..solvers import minimize_constrained
 from .energy import energy_b9, hole_number, kspace
 
-__all__ = ["solve_gradient"]
+__all__ = ["solve_gradient", "solve_gradient_wedge", "wedge_energy_canonical"]
 
 
 def solve_gradient(
@@ -120,3 +120,89 @@ class GradientInfo(eqx.Module):
     iterations: jax.Array
     residual: jax.Array  # scaled max-norm of grad L at the returned state
     constraint: jax.Array  # |hole number - N_h| at the returned state
+
+
+def wedge_energy_canonical(theta, params, lattice, w):
+    """Eq. (B9) per rung on the wedge with the condensate fixed by the hole number (B18).
+
+    ``beta^2 = (N_h - N_f(theta)) / 2``: the constraint holds exactly and ``theta_k`` on the
+    wedge are the only unknowns.  Returns ``(e, b)``; ``e = +inf`` where ``N_f >= N_h`` (no
+    condensate left), with finite (zero) gradients there.
+    """
+    from . import kpoints
+    from .energy import kernel_strength, onsite_energy
+
+    phi, psi = kpoints.forms(w, lattice)
+    wt = w.weight
+    s, c = jnp.sin(theta), jnp.cos(theta)
+    v2 = 0.5 * (1.0 - c)
+    n_f = 2.0 * jnp.sum(wt * v2)
+    b2 = 0.5 * (params.n_holes / lattice.n_sites - n_f)
+    ok = b2 > 0.0
+    b = jnp.sqrt(jnp.where(ok, b2, 1.0))
+    gamma = w.cx + w.cy
+    g = gamma + params.epsilon * (2.0 * w.cx * w.cy)
+    t = params.t
+    U = kernel_strength(params)
+    m = kpoints.embed(lattice, jnp.stack([jnp.sum(wt * s * f) for f in psi]))
+    e = (
+        -4.0 * t * b * jnp.sum(wt * g * s)
+        + 2.0 * (t - 2.0 * t * b2) * jnp.sum(wt * gamma * v2)
+        + onsite_energy(params, lattice) * n_f
+        + 0.5 * U * jnp.sum(m**2)
+        + (params.V + params.J) * b2
+    )
+    if params.hartree:
+        e = e + 0.5 * lattice.coordination * U * n_f**2
+    return jnp.where(ok, e, jnp.inf), b
+
+
+def solve_gradient_wedge(params, lattice, theta0, *, tol=1e-10, max_steps=5000, curvature=None, memory_size=20):
+    """Minimise (B9) over the BCS angles of the irreducible wedge; returns ``(theta, beta, mu, result)``.
+
+    The symmetric-state counterpart of :func:`solve_gradient`, for cold starts
+    (:mod:`jaxnickel.mixd.kpoints`).  The hole number is imposed *exactly* by eliminating
+    the condensate, ``beta^2 = (N_h - N_f)/2`` (:func:`wedge_energy_canonical`), so a single
+    unconstrained optax L-BFGS run replaces the augmented-Lagrangian outer loop, and
+    ``mu_h`` follows from the stationarity in ``beta``:
+    ``mu = [4 t <g sin theta> + 8 t b <gamma v^2> - 2 (V + J) b] / (4 b)``.  The reduced
+    gradient ``dE/dtheta_k + dE/dbeta dbeta/dtheta_k`` equals ``dL/dtheta_k`` of the
+    Lagrangian with that multiplier, so the stopping norm, ``max_k |dL/dtheta_k|`` over the
+    wedge, is the full-zone stationarity.
+
+    Variables: ``y_j = theta_j sqrt(N w_j E_j / <E>)`` (``w_j`` the wedge weights: the map
+    is an isometry of the symmetric subspace of the full zone; ``E_j`` the seed's
+    quasiparticle energies, the diagonal curvature, when ``curvature`` is given).
+    """
+    from ..solvers.constrained import lbfgs_minimize
+    from . import kpoints
+
+    w = kpoints.wedge(lattice)
+    n = lattice.n_sites
+    live = w.weight > 0.0
+    c = jnp.ones_like(theta0) if curvature is None else jnp.asarray(curvature)
+    cbar = jnp.sum(w.weight * c)
+    c = jnp.maximum(c / cbar, 1e-3)
+    S = jnp.where(live, jnp.sqrt(jnp.where(live, n * w.weight * c, 1.0)), 1.0)  # theta = y / S
+
+    def total(y):
+        return n * wedge_energy_canonical(y / S, params, lattice, w)[0]
+
+    def norm(G):  # G = dH/dy = N w g / S  ->  g = S G / (N w): the per-point gradient
+        g = jnp.where(live, S * G / jnp.where(live, n * w.weight, 1.0), 0.0)
+        return jnp.max(jnp.abs(g))
+
+    y, steps = lbfgs_minimize(total, jnp.asarray(theta0) * S, tol=tol, max_steps=max_steps, memory_size=memory_size, norm=norm)
+    theta = y / S
+    e, b = wedge_energy_canonical(theta, params, lattice, w)
+    s, cth = jnp.sin(theta), jnp.cos(theta)
+    gamma = w.cx + w.cy
+    g = gamma + params.epsilon * (2.0 * w.cx * w.cy)
+    t = params.t
+    gs = jnp.sum(w.weight * g * s)
+    v2g = jnp.sum(w.weight * gamma * 0.5 * (1.0 - cth))
+    mu = (4.0 * t * gs + 8.0 * t * b * v2g - 2.0 * (params.V + params.J) * b) / (4.0 * b)
+    gnorm = norm(jax.grad(total)(y))
+    converged = (gnorm <= 10.0 * tol) & jnp.isfinite(e) & jnp.isfinite(gnorm)
+    info = GradientInfo(converged=converged, iterations=steps, residual=gnorm, constraint=jnp.zeros_like(gnorm))
+    return (theta, s, cth), b * jnp.sqrt(float(n)), mu, info

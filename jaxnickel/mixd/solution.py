@@ -20,9 +20,16 @@ from jaxtyping import Array, Bool, Float, Int
 from ..lattice import high_symmetry_points, lattice_from_dict, pair_basis
 from ..results import RESULTS, classify, describe
 from .energy import bogoliubov, energy_b9, hole_number, lagrangian_b9, mean_fields, moments
+from .energy import kernel_strength as kernel_strength_of
+from .energy import onsite_energy as onsite_energy_of
 from .params import MixDParams
 
-__all__ = ["MixDSolution", "build_solution", "load_solution", "FILE_FORMAT", "SCALAR_FIELDS"]
+__all__ = [
+    "MixDSolution",
+    "build_solution",
+    "build_solution_wedge",
+    "build_solution_fixed_point",
+    "load_solution", "FILE_FORMAT", "SCALAR_FIELDS"]
 
 #: fine grids for the continuous-k quantities (k* search, L -> infinity O_BCS)
 FINE_1D = 4096
@@ -54,6 +61,8 @@ SCALAR_FIELDS = (
     "hole_number_error",
 )
 _ARRAYS = ("k", "theta", "delta", "xi", "E", "u", "v", "moments", "k_min", "k_min_continuum", "delta_high_symmetry")
+#: the k-resolved fields, in the order of ``MixDSolution.k_fields``
+_K_FIELDS = ("theta", "delta", "xi", "E", "u", "v")
 
 
 class MixDSolution(eqx.Module):
@@ -85,13 +94,10 @@ class MixDSolution(eqx.Module):
     params: MixDParams
     lattice: object = eqx.field(static=True)
     method: str = eqx.field(static=True)
-    k: Float[Array, "*batch d N"]
-    theta: Float[Array, "*batch N"]
-    delta: Float[Array, "*batch N"]
-    xi: Float[Array, "*batch N"]
-    E: Float[Array, "*batch N"]
-    u: Float[Array, "*batch N"]
-    v: Float[Array, "*batch N"]
+    #: the k-resolved fields ``(theta, delta, xi, E, u, v)`` on the stored k set: all ``N``
+    #: points, or the quarter zone ``K`` of a symmetric (wedge) solution, which the
+    #: properties :attr:`theta` ... :attr:`v` unfold to the full grid on access
+    k_fields: Float[Array, "*batch 6 K"]
     moments: Float[Array, "*batch n_moments"]
     energy: Float[Array, "*batch"]
     energy_minus_background: Float[Array, "*batch"]
@@ -116,11 +122,58 @@ class MixDSolution(eqx.Module):
     residual: Float[Array, "*batch"]
     stationarity: Float[Array, "*batch"]
     hole_number_error: Float[Array, "*batch"]
+    #: what the solve summed over: the full zone or the irreducible wedge of a symmetric state
+    reduction: str = eqx.field(static=True, default="full zone")
+    #: number of k points the solve summed over (0: the full zone of ``lattice``)
+    k_points: int = eqx.field(static=True, default=0)
 
     # ------------------------------------------------------------ helpers
     @property
     def n_sites(self) -> int:
         return self.lattice.n_sites
+
+    def _field(self, i: int):
+        f = self.k_fields[..., i, :]
+        if f.shape[-1] == self.lattice.n_sites:
+            return f
+        from .kpoints import unfold
+
+        return unfold(self.lattice, f)
+
+    @property
+    def k(self) -> Float[Array, "d N"]:
+        """Momenta ``(d, N)`` of the lattice grid (C order of :meth:`~jaxnickel.lattice.Square.momenta`)."""
+        return jnp.stack(self.lattice.momenta())
+
+    @property
+    def theta(self) -> Float[Array, "*batch N"]:
+        """BCS angles ``theta_k`` on the full grid (``v_k = sin(theta_k/2)``)."""
+        return self._field(0)
+
+    @property
+    def delta(self) -> Float[Array, "*batch N"]:
+        """``Delta_k`` of Eq. (B15) on the full grid."""
+        return self._field(1)
+
+    @property
+    def xi(self) -> Float[Array, "*batch N"]:
+        """``xi_k`` of Eq. (B11, corrected) on the full grid."""
+        return self._field(2)
+
+    @property
+    def E(self) -> Float[Array, "*batch N"]:
+        """Quasiparticle energies ``E_k = sqrt(xi_k^2 + Delta_k^2)`` (Eq. B12) on the full grid."""
+        return self._field(3)
+
+    @property
+    def u(self) -> Float[Array, "*batch N"]:
+        """``u_k = cos(theta_k/2)`` on the full grid."""
+        return self._field(4)
+
+    @property
+    def v(self) -> Float[Array, "*batch N"]:
+        """``v_k = sin(theta_k/2)`` on the full grid."""
+        return self._field(5)
 
     @property
     def high_symmetry_labels(self) -> tuple[str, ...]:
@@ -237,7 +290,8 @@ def load_solution(path) -> MixDSolution:
         path, FILE_FORMAT, "MixD solution", names, optional=("result",), meta_keys=("params", "lattice", "method")
     )
     check_stored_state(path, "MixD solution", data, "converged", ("energy", "residual", "beta", "mu", "delta"))
-    fields = {name: jnp.asarray(data[name]) for name in names}
+    fields = {name: jnp.asarray(data[name]) for name in names if name not in _K_FIELDS and name != "k"}
+    fields["k_fields"] = jnp.stack([jnp.asarray(data[name]) for name in _K_FIELDS], axis=-2)
     # files written before result codes existed: successful iff converged
     fields["result"] = (
         jnp.asarray(data["result"])
@@ -285,12 +339,8 @@ def _fine_grid(lattice):
     return (KX.reshape(-1), KY.reshape(-1))
 
 
-def _continuum_min(b, mu, m, params, lattice):
-    """min over continuous k of E_k: fine-grid search, then Newton steps on E_k^2."""
-    kf = _fine_grid(lattice)
-    xi, d = mean_fields(b, mu, m, params, lattice, k=kf)
-    i = jnp.argmin(xi**2 + d**2)
-    k0 = jnp.stack([ka[i] for ka in kf])
+def _refine_kmin(k0, b, mu, m, params, lattice):
+    """Newton steps on ``E_k^2`` from the fine-grid minimum ``k0``: ``(k*, E(k*), Delta(k*))``."""
 
     def e2(kvec):
         x, dd = mean_fields(b, mu, m, params, lattice, k=tuple(kvec[a][None] for a in range(lattice.dim)))
@@ -309,7 +359,17 @@ def _continuum_min(b, mu, m, params, lattice):
     kmin, _ = jax.lax.scan(newton, k0, None, length=8)
     kmin = jnp.mod(kmin, 2.0 * jnp.pi)
     x, dd = mean_fields(b, mu, m, params, lattice, k=tuple(kmin[a][None] for a in range(lattice.dim)))
-    return kmin, jnp.sqrt(x[0] ** 2 + dd[0] ** 2), dd[0], kf, xi, d
+    return kmin, jnp.sqrt(x[0] ** 2 + dd[0] ** 2), dd[0]
+
+
+def _continuum_min(b, mu, m, params, lattice):
+    """min over continuous k of E_k: fine-grid search, then Newton steps on E_k^2."""
+    kf = _fine_grid(lattice)
+    xi, d = mean_fields(b, mu, m, params, lattice, k=kf)
+    i = jnp.argmin(xi**2 + d**2)
+    k0 = jnp.stack([ka[i] for ka in kf])
+    kmin, emin, dmin = _refine_kmin(k0, b, mu, m, params, lattice)
+    return kmin, emin, dmin, kf, xi, d
 
 
 def build_solution(
@@ -356,13 +416,7 @@ def build_solution(
         params=params,
         lattice=lattice,
         method=method,
-        k=jnp.stack(k),
-        theta=theta,
-        delta=delta,
-        xi=xi,
-        E=E,
-        u=u,
-        v=v,
+        k_fields=jnp.stack([theta, delta, xi, E, u, v], axis=-2),
         moments=m,
         energy=energy,
         energy_minus_background=energy - e_bg,
@@ -387,4 +441,195 @@ def build_solution(
         residual=jnp.asarray(residual),
         stationarity=stationarity,
         hole_number_error=jnp.abs(hole_number(theta, beta) - params.n_holes),
+        reduction=f"full zone ({n} points)",
+        k_points=n,
     )
+
+
+def _fine_lattice(lattice):
+    from ..lattice import Ladder, Square
+
+    return Ladder(FINE_1D) if lattice.dim == 1 else Square(FINE_2D)
+
+
+def _half_angles(theta, s, c):
+    """``(u, v) = (cos(theta/2), sin(theta/2))`` from ``sin theta``, ``cos theta`` without
+    trigonometry or cancellation: the half-angle root where it is accurate, ``sin theta = 2uv``
+    for the other one."""
+    upper = c >= 0.0
+    root = jnp.sqrt(jnp.where(upper, 0.5 * (1.0 + c), 0.5 * (1.0 - c)))
+    signed = jnp.where(theta < 0, -root, root)
+    u = jnp.where(upper, root, 0.5 * s / signed)
+    v = jnp.where(upper, 0.5 * s / root, signed)
+    return u, v
+
+
+def build_solution_wedge(
+    angles,
+    beta,
+    mu,
+    params: MixDParams,
+    lattice,
+    *,
+    method,
+    converged,
+    iterations,
+    residual,
+    quarter_angles=None,
+    result=None,
+):
+    """:func:`build_solution` for a symmetric state given on the irreducible wedge.
+
+    ``angles = (theta, sin theta, cos theta)`` at the points of
+    :func:`jaxnickel.mixd.kpoints.wedge` (the fixed point has the sine and cosine without
+    trigonometry, ``Delta/E`` and ``xi/E``); ``quarter_angles``: the same on
+    :func:`~jaxnickel.mixd.kpoints.quarter` (default: gathered from the wedge).  Every sum
+    runs over the wedge with its weights and the formulas of :func:`build_solution`; the
+    k-resolved fields are stored on the quarter zone (``k_fields``) and unfolded to the full
+    grid on access.  ``stationarity`` is the analytic gradient of the Lagrangian (B9),
+    ``dL/dtheta_k = xi_k sin(theta_k) - Delta_k cos(theta_k)`` and
+    ``dL/dbeta / sqrt(N) = 2 [b (V + J + 2 mu - 4 t <v^2 gamma>) - 2 t <g sin(theta)>]``
+    (equal to the autodiff gradient of :func:`build_solution`; tested).  The fine
+    continuum grid of the ``L -> infinity`` quantities uses its own wedge.
+    """
+    from . import kpoints
+    from .fixed_point import _wedge_bogoliubov, _wedge_fields
+
+    if result is None:
+        result = classify(converged, residual)
+    n = lattice.n_sites
+    sqrt_n = jnp.sqrt(float(n))
+    w = kpoints.wedge(lattice)
+    phi, psi = kpoints.forms(w, lattice)
+    theta, s, c = angles
+    if quarter_angles is None:
+        quarter_angles = tuple(kpoints.to_quarter(lattice, a) for a in angles)
+    theta_q, s_q, c_q = quarter_angles
+    sgn = jnp.where(beta < 0, -1.0, 1.0)  # the convention beta >= 0 (B9 is even in (theta, beta))
+    theta, s, theta_q, s_q, beta = sgn * theta, sgn * s, sgn * theta_q, sgn * s_q, sgn * beta
+    b = beta / sqrt_n
+    wt = w.weight
+
+    def avg(f):
+        return jnp.sum(wt * f)
+
+    v2 = 0.5 * (1.0 - c)
+    mc = jnp.stack([avg(s * f) for f in psi])
+    m = kpoints.embed(lattice, mc)
+    z = jnp.concatenate([jnp.stack([b, jnp.asarray(mu, dtype=b.dtype)]), mc])
+    xi, delta, gamma, g = _wedge_fields(z, params, lattice, w, phi)
+    E, iE, _, _ = _wedge_bogoliubov(xi, delta)
+    t = params.t
+    U = kernel_strength_of(params)
+    e0 = onsite_energy_of(params, lattice)
+    n_f = 2.0 * avg(v2)
+    v2g = avg(gamma * v2)
+    gs = avg(g * s)
+    e = -4.0 * t * b * gs + 2.0 * (t - 2.0 * t * b**2) * v2g + e0 * n_f + 0.5 * U * jnp.sum(m**2)
+    e = e + (params.V + params.J) * b**2
+    if params.hartree:
+        e = e + 0.5 * lattice.coordination * U * n_f**2
+    energy = n * e
+    n_sc = n * n_f
+    n_cc = beta**2
+    e_bg = params.J * n_sc + (params.V + params.J) * n_cc
+    # dL/dtheta_k: xi with the Hartree shift of the actual n_f (as the autodiff of Eq. B9)
+    xi_l = xi
+    if params.hartree:
+        xi_l = xi + lattice.coordination * U * (n_f - (params.n_holes / n - 2.0 * b**2))
+    g_theta = jnp.max(jnp.where(wt > 0, jnp.abs(xi_l * s - delta * c), 0.0))
+    g_beta = 2.0 * jnp.abs(b * ((params.V + params.J + 2.0 * mu) - 4.0 * t * v2g) - 2.0 * t * gs)
+    stationarity = jnp.maximum(g_theta, g_beta)
+
+    i = jnp.argmin(jnp.where(wt > 0, E, jnp.inf))
+    kmin_c, emin_c, dmin_c, order_bcs_c = _continuum_min_wedge(b, mu, mc, m, params, lattice)
+    hs = high_symmetry_points(lattice)
+    khs = tuple(jnp.asarray([pt[a] for pt in hs.values()]) for a in range(lattice.dim))
+    _, delta_hs = mean_fields(b, mu, m, params, lattice, k=khs)
+    # the stored fields, on the quarter zone
+    q = kpoints.quarter(lattice)
+    xi_q, delta_q, _, _ = _wedge_fields(z, params, lattice, q, kpoints.forms(q, lattice)[0])
+    E_q = jnp.sqrt(xi_q * xi_q + delta_q * delta_q)
+    u_q, v_q = _half_angles(theta_q, s_q, c_q)
+    reduction, k_points = kpoints.describe_zone(lattice, "wedge")
+    return MixDSolution(
+        params=params,
+        lattice=lattice,
+        method=method,
+        k_fields=jnp.stack([theta_q, delta_q, xi_q, E_q, u_q, v_q], axis=-2),
+        moments=m,
+        energy=energy,
+        energy_minus_background=energy - e_bg,
+        N_sc=n_sc,
+        N_cc=n_cc,
+        sc_minus_2cc_fraction=(n_sc - 2.0 * n_cc) / params.n_holes,
+        beta=beta,
+        mu=jnp.asarray(mu),
+        order_bec=jnp.sqrt(n_cc / n),
+        order_bcs=avg(jnp.abs(delta) * iE),
+        order_bcs_continuum=order_bcs_c,
+        binding_energy=2.0 * E[i],
+        binding_energy_continuum=2.0 * emin_c,
+        delta_at_kmin=delta[i],
+        delta_at_kmin_continuum=dmin_c,
+        k_min=kpoints.representative(lattice, w, i),
+        k_min_continuum=kmin_c,
+        delta_high_symmetry=delta_hs,
+        converged=jnp.asarray(converged),
+        result=jnp.asarray(result, dtype=jnp.int32),
+        iterations=jnp.asarray(iterations),
+        residual=jnp.asarray(residual),
+        stationarity=stationarity,
+        hole_number_error=jnp.abs(n_sc + 2.0 * beta**2 - params.n_holes),
+        reduction=reduction,
+        k_points=k_points,
+    )
+
+
+def build_solution_fixed_point(x, params: MixDParams, lattice, *, method, converged, iterations, residual):
+    """The solution of the wedge fixed point at its mean fields ``x = (b, mu, M_1..M_2d)``.
+
+    ``theta_k = atan2(Delta_k, xi_k)`` of those mean fields, on the wedge (the sums) and on
+    the quarter zone (the stored fields); :func:`build_solution_wedge` does the rest.
+    """
+    from . import kpoints
+    from .fixed_point import _wedge_bogoliubov, _wedge_fields
+
+    z = jnp.concatenate([x[:2], kpoints.project(lattice, x[2:])])
+
+    def angles(points):
+        xi, delta, _, _ = _wedge_fields(z, params, lattice, points, kpoints.forms(points, lattice)[0])
+        E, iE, s, _ = _wedge_bogoliubov(xi, delta)
+        return jnp.arctan2(delta, xi), s, jnp.where(E > 0, xi * iE, 1.0)
+
+    return build_solution_wedge(
+        angles(kpoints.wedge(lattice)),
+        x[0] * jnp.sqrt(float(lattice.n_sites)),
+        x[1],
+        params,
+        lattice,
+        method=method,
+        converged=converged,
+        iterations=iterations,
+        residual=residual,
+        quarter_angles=angles(kpoints.quarter(lattice)),
+    )
+
+
+def _continuum_min_wedge(b, mu, mc, m, params, lattice):
+    """:func:`_continuum_min` and the continuum Eq. (12) on the fine grid's wedge."""
+    from . import kpoints
+    from .fixed_point import _wedge_bogoliubov, _wedge_fields
+
+    fine = _fine_lattice(lattice)
+    square = lattice.dim == 2 and lattice.Lx == lattice.Ly
+    wf = kpoints.wedge(fine, c4v=square)
+    phi, _ = kpoints.forms(wf, lattice)  # the moments of lattice's state, on the fine points
+    z = jnp.concatenate([jnp.stack([b, jnp.asarray(mu, dtype=b.dtype)]), mc])
+    xi, d, _, _ = _wedge_fields(z, params, lattice, wf, phi)
+    E, iE, _, _ = _wedge_bogoliubov(xi, d)
+    order = jnp.sum(wf.weight * jnp.abs(d) * iE)
+    i = jnp.argmin(jnp.where(wf.weight > 0, E, jnp.inf))
+    k0 = kpoints.representative(fine, wf, i)
+    kmin, emin, dmin = _refine_kmin(k0, b, mu, m, params, lattice)
+    return kmin, emin, dmin, order

@@ -30,10 +30,12 @@ from ..results import raise_or_warn
 from ..solvers import require_x64
 from ..solvers.dtype import require_float64_params
 from .energy import bogoliubov, mean_fields
-from .fixed_point import DEFAULT_SEED_FRACTIONS, _seed, solve_fixed_point
-from .gradient import solve_gradient
+from . import kpoints
+from .fixed_point import DEFAULT_SEED_FRACTIONS, _seed, solve_fixed_point, solve_fixed_point_wedge
+from .fixed_point import _wedge_fields, _wedge_seed
+from .gradient import solve_gradient, solve_gradient_wedge
 from .params import MixDParams, validate_params
-from .solution import MixDSolution, build_solution
+from .solution import MixDSolution, build_solution, build_solution_fixed_point, build_solution_wedge
 
 __all__ = ["solve", "solve_jax", "METHODS", "ConvergenceWarning"]
 
@@ -69,8 +71,16 @@ def solve_jax(
     max_steps: int | None = None,
     adjoint: str = "implicit",
     precondition: bool = True,
+    zone: str = "auto",
 ) -> MixDSolution:
     """Pure core of :func:`solve` (no validation, no warnings); jit/vmap/grad-able.
+
+    ``zone`` (fixed point): ``"wedge"`` sums over the irreducible wedge of the lattice's
+    point group (:mod:`jaxnickel.mixd.kpoints`; exact for the symmetric state, ~8x fewer
+    points on a square lattice), ``"full"`` over all ``N`` points (needed for a warm start
+    that breaks the symmetry), ``"auto"`` (default) the wedge for cold starts and for warm
+    starts from a wedge solution, the full zone for a warm-start vector.  The solution's
+    ``reduction`` and ``k_points`` say which.  ``adjoint="unrolled"`` always uses the full zone.
 
     ``precondition`` (gradient method): L-BFGS in variables scaled by the seed's
     quasiparticle energies (the diagonal curvature of Eq. B9 in ``theta_k``); ``False``
@@ -83,6 +93,14 @@ def solve_jax(
     require_x64()  # at trace time: a float32 solve finds no condensate and would call itself converged
     x0 = _init_vector(init, lattice)
     n = lattice.n_sites
+    zone = _zone(zone, init, method, adjoint)
+    if method == "fixed-point" and zone == "wedge":
+        x, ok, steps, res = solve_fixed_point_wedge(
+            params, lattice, x0=x0, seeds=seeds, tol=tol, max_steps=100 if max_steps is None else max_steps
+        )
+        return build_solution_fixed_point(
+            x, params, lattice, method=method, converged=ok, iterations=steps, residual=res
+        )
     if method == "fixed-point":
         x, ok, steps, res = solve_fixed_point(
             params,
@@ -98,6 +116,26 @@ def solve_jax(
         theta = jnp.arctan2(delta, xi)
         return build_solution(
             theta, b * jnp.sqrt(n), mu, params, lattice, method=method, converged=ok, iterations=steps, residual=res
+        )
+    if method == "gradient" and zone == "wedge":
+        w = kpoints.wedge(lattice)
+        basis = kpoints.forms(w, lattice)
+        if x0 is None:
+            z0 = _wedge_seed(0.5, params, lattice, w, basis)
+        else:
+            z0 = jnp.concatenate([x0[:2], kpoints.project(lattice, x0[2:])])
+        xi, delta, _, _ = _wedge_fields(z0, params, lattice, w, basis[0])
+        angles, beta, mu, r = solve_gradient_wedge(
+            params,
+            lattice,
+            jnp.arctan2(delta, xi),
+            tol=jnp.maximum(100.0 * tol, 1e-10),
+            max_steps=5000 if max_steps is None else max_steps,
+            curvature=jnp.sqrt(xi * xi + delta * delta) if precondition else None,
+        )
+        return build_solution_wedge(
+            angles, beta, mu, params, lattice, method=method, converged=r.converged, iterations=r.iterations,
+            residual=r.residual,
         )
     if method == "gradient":
         if x0 is None:
@@ -132,6 +170,20 @@ def solve_jax(
     raise ValueError(f"method must be one of {METHODS}, got {method!r}")
 
 
+def _zone(zone, init, method, adjoint):
+    if zone not in kpoints.ZONES:
+        raise ValueError(f"zone must be one of {kpoints.ZONES}, got {zone!r}")
+    if adjoint != "implicit":
+        return "full"
+    if zone != "auto":
+        return zone
+    if init is None:
+        return "wedge"
+    if isinstance(init, MixDSolution) and not init.reduction.startswith("full"):
+        return "wedge"  # a wedge solution is symmetric: so is the state it warm-starts
+    return "full"
+
+
 _solve_jit = eqx.filter_jit(solve_jax)
 
 
@@ -147,6 +199,7 @@ def solve(
     warn: bool = True,
     throw: bool = False,
     check_resources: bool = True,
+    zone: str = "auto",
 ) -> MixDSolution:
     """Mean-field ground state of the MixD+V model on ``lattice`` at fixed ``N_h``.
 
@@ -161,7 +214,9 @@ def solve(
     ``tol``: residual tolerance of the fixed-point equations (the gradient
     solver uses ``max(100 tol, 1e-10)`` on the gradient norm); ``max_steps``:
     Newton steps per seed (fixed point) or L-BFGS steps per multiplier update
-    (gradient); ``seeds``: condensate fractions of the cold starts.
+    (gradient); ``seeds``: condensate fractions of the cold starts; ``zone``: the k-point
+    set of the fixed point (:func:`solve_jax`; default: the irreducible wedge for the
+    symmetric state of a cold start).
     """
     require_x64()
     if method not in METHODS:
@@ -189,7 +244,11 @@ def solve(
     seeds = tuple(float(f) for f in seeds)
     if not seeds or not all(0.0 < f < 1.0 for f in seeds):
         raise ValueError(f"seeds must be condensate fractions in (0, 1), got {seeds!r}")
-    sol = _solve_jit(params, lattice, method, init=init, tol=float(tol), seeds=seeds, max_steps=max_steps)
+    if zone not in kpoints.ZONES:
+        raise ValueError(f"zone must be one of {', '.join(kpoints.ZONES)}, got {zone!r}")
+    sol = _solve_jit(
+        params, lattice, method, init=init, tol=float(tol), seeds=seeds, max_steps=max_steps, zone=zone
+    )
     raise_or_warn(
         sol.result,
         f"MixD {method} solve on {lattice.name} did not converge",

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-__all__ = ["MinimizeResult", "minimize_constrained", "inf_norm"]
+__all__ = ["MinimizeResult", "minimize_constrained", "lbfgs_minimize", "inf_norm"]
 
 
 class MinimizeResult(eqx.Module):
@@ -41,7 +41,9 @@ def inf_norm(tree) -> jax.Array:
     return jnp.max(jnp.stack([jnp.max(jnp.abs(leaf)) for leaf in leaves]))
 
 
-def _lbfgs(fun, x0, *, tol, max_steps, memory_size, norm):
+def lbfgs_minimize(fun, x0, *, tol, max_steps, memory_size=20, norm=None):
+    """Unconstrained optax L-BFGS (zoom line search) until ``norm(grad) <= tol``; ``(x, steps)``."""
+    norm = inf_norm if norm is None else norm
     opt = optax.lbfgs(memory_size=memory_size)
     value_and_grad = optax.value_and_grad_from_state(fun)
 
@@ -103,7 +105,7 @@ def minimize_constrained(
 
     def outer_step(carry):
         x, lam, r, it, outer, c_old = carry
-        x, n = _lbfgs(
+        x, n = lbfgs_minimize(
             lambda y: lagrangian(y, lam, r), x, tol=tol, max_steps=max_inner, memory_size=memory_size, norm=norm
         )
         c = cfun(x)
