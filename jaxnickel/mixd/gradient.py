@@ -17,6 +17,8 @@ compressibility per rung).
 
 from __future__ import annotations
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -122,13 +124,8 @@ class GradientInfo(eqx.Module):
     constraint: jax.Array  # |hole number - N_h| at the returned state
 
 
-def wedge_energy_canonical(theta, params, lattice, w):
-    """Eq. (B9) per rung on the wedge with the condensate fixed by the hole number (B18).
-
-    ``beta^2 = (N_h - N_f(theta)) / 2``: the constraint holds exactly and ``theta_k`` on the
-    wedge are the only unknowns.  Returns ``(e, b)``; ``e = +inf`` where ``N_f >= N_h`` (no
-    condensate left), with finite (zero) gradients there.
-    """
+def _canonical(theta, params, lattice, w):
+    """Value pieces of :func:`wedge_energy_canonical` and the per-point gradient factors."""
     from . import kpoints
     from .energy import kernel_strength, onsite_energy
 
@@ -144,17 +141,55 @@ def wedge_energy_canonical(theta, params, lattice, w):
     g = gamma + params.epsilon * (2.0 * w.cx * w.cy)
     t = params.t
     U = kernel_strength(params)
-    m = kpoints.embed(lattice, jnp.stack([jnp.sum(wt * s * f) for f in psi]))
-    e = (
-        -4.0 * t * b * jnp.sum(wt * g * s)
-        + 2.0 * (t - 2.0 * t * b2) * jnp.sum(wt * gamma * v2)
-        + onsite_energy(params, lattice) * n_f
-        + 0.5 * U * jnp.sum(m**2)
-        + (params.V + params.J) * b2
-    )
+    e0 = onsite_energy(params, lattice)
+    mc = jnp.stack([jnp.sum(wt * s * f) for f in psi])
+    m = kpoints.embed(lattice, mc)
+    gs = jnp.sum(wt * g * s)
+    v2g = jnp.sum(wt * gamma * v2)
+    e = -4.0 * t * b * gs + 2.0 * (t - 2.0 * t * b2) * v2g + e0 * n_f + 0.5 * U * jnp.sum(m**2) + (params.V + params.J) * b2
+    xi = (t - 2.0 * t * b2) * gamma + e0
     if params.hartree:
         e = e + 0.5 * lattice.coordination * U * n_f**2
-    return jnp.where(ok, e, jnp.inf), b
+        xi = xi + lattice.coordination * U * n_f
+    # the multiplier that the eliminated condensate implies (stationarity in beta)
+    mu = (4.0 * t * gs + 8.0 * t * b * v2g - 2.0 * (params.V + params.J) * b) / (4.0 * b)
+    delta = 4.0 * t * b * g - U * sum(mc[i] * phi[i] for i in range(len(phi)))
+    return jnp.where(ok, e, jnp.inf), b, mu, ok, (s, c, xi, delta)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
+def _canonical_value(theta, params, w, lattice):
+    return _canonical(theta, params, lattice, w)[0]
+
+
+def _canonical_fwd(theta, params, w, lattice):
+    e, _, mu, ok, (s, c, xi, delta) = _canonical(theta, params, lattice, w)
+    # d e / d theta_j = w_j [(xi_j + mu) sin theta_j - Delta_j cos theta_j] (the condensate's
+    # response to N_f is the mu term); zero where there is no condensate (e = inf)
+    grad = jnp.where(ok, w.weight * ((xi + mu) * s - delta * c), 0.0)
+    return e, (grad, params, w)
+
+
+def _canonical_bwd(lattice, res, ct):
+    grad, params, w = res
+    zeros = jax.tree_util.tree_map(jnp.zeros_like, (params, w))
+    return (ct * grad, *zeros)
+
+
+_canonical_value.defvjp(_canonical_fwd, _canonical_bwd)
+
+
+def wedge_energy_canonical(theta, params, lattice, w):
+    """Eq. (B9) per rung on the wedge with the condensate fixed by the hole number (B18).
+
+    ``beta^2 = (N_h - N_f(theta)) / 2``: the constraint holds exactly and ``theta_k`` on the
+    wedge are the only unknowns.  Returns ``(e, b, mu)``; ``e = +inf`` where ``N_f >= N_h``
+    (no condensate left), with zero gradient there.  Reverse mode uses the closed-form
+    gradient ``w_j [(xi_j + mu) sin theta_j - Delta_j cos theta_j]`` (one pass; equal to
+    autodiff, tested), not the autodiff tape.
+    """
+    _, b, mu, _, _ = _canonical(theta, params, lattice, w)
+    return _canonical_value(theta, params, w, lattice), b, mu
 
 
 def solve_gradient_wedge(params, lattice, theta0, *, tol=1e-10, max_steps=5000, curvature=None, memory_size=20):
@@ -194,14 +229,8 @@ def solve_gradient_wedge(params, lattice, theta0, *, tol=1e-10, max_steps=5000, 
 
     y, steps = lbfgs_minimize(total, jnp.asarray(theta0) * S, tol=tol, max_steps=max_steps, memory_size=memory_size, norm=norm)
     theta = y / S
-    e, b = wedge_energy_canonical(theta, params, lattice, w)
+    e, b, mu = wedge_energy_canonical(theta, params, lattice, w)
     s, cth = jnp.sin(theta), jnp.cos(theta)
-    gamma = w.cx + w.cy
-    g = gamma + params.epsilon * (2.0 * w.cx * w.cy)
-    t = params.t
-    gs = jnp.sum(w.weight * g * s)
-    v2g = jnp.sum(w.weight * gamma * 0.5 * (1.0 - cth))
-    mu = (4.0 * t * gs + 8.0 * t * b * v2g - 2.0 * (params.V + params.J) * b) / (4.0 * b)
     gnorm = norm(jax.grad(total)(y))
     converged = (gnorm <= 10.0 * tol) & jnp.isfinite(e) & jnp.isfinite(gnorm)
     info = GradientInfo(converged=converged, iterations=steps, residual=gnorm, constraint=jnp.zeros_like(gnorm))

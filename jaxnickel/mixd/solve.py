@@ -32,7 +32,7 @@ from ..solvers.dtype import require_float64_params
 from .energy import bogoliubov, mean_fields
 from . import kpoints
 from .fixed_point import DEFAULT_SEED_FRACTIONS, _seed, solve_fixed_point, solve_fixed_point_wedge
-from .fixed_point import _wedge_fields, _wedge_seed
+from .fixed_point import _wedge_fields, wedge_seed_refined
 from .gradient import solve_gradient, solve_gradient_wedge
 from .params import MixDParams, validate_params
 from .solution import MixDSolution, build_solution, build_solution_fixed_point, build_solution_wedge
@@ -121,7 +121,7 @@ def solve_jax(
         w = kpoints.wedge(lattice)
         basis = kpoints.forms(w, lattice)
         if x0 is None:
-            z0 = _wedge_seed(0.5, params, lattice, w, basis)
+            z0 = wedge_seed_refined(0.5, params, lattice, w, basis)
         else:
             z0 = jnp.concatenate([x0[:2], kpoints.project(lattice, x0[2:])])
         xi, delta, _, _ = _wedge_fields(z0, params, lattice, w, basis[0])
