@@ -277,10 +277,11 @@ def _enable_x64():
     """float64, and the persistent compilation cache (:mod:`jaxnickel.runtime`; off with ``--no-cache``)."""
     import jax
 
-    from .runtime import enable_compilation_cache
+    from .runtime import enable_compilation_cache, enable_exported_programs
 
     jax.config.update("jax_enable_x64", True)
     enable_compilation_cache()
+    enable_exported_programs()
 
 
 def _print_summary(d: dict) -> None:

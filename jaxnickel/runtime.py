@@ -110,3 +110,95 @@ def enable_compilation_cache(path=None) -> Path | None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     return d
+
+
+# ------------------------------------------------------------------ exported programs
+
+_EXPORTS: dict = {"dir": None}
+
+
+def _source_hash() -> str:
+    """sha256 over the package's Python sources: a stored program is reused only by the same code."""
+    import hashlib
+
+    if "source" not in _EXPORTS:
+        h = hashlib.sha256()
+        root = Path(__file__).parent
+        for f in sorted(root.rglob("*.py")):
+            h.update(str(f.relative_to(root)).encode())
+            h.update(f.read_bytes())
+        _EXPORTS["source"] = h.hexdigest()
+    return _EXPORTS["source"]
+
+
+def enable_exported_programs(path=None) -> Path | None:
+    """Store the solve programs of the CLI as :mod:`jax.export` artifacts in ``path``.
+
+    Default: an ``export`` folder beside :func:`default_cache_dir`.  A second run with the
+    same code, shapes and static settings deserialises the program instead of tracing the
+    Python solve (seconds for the MixD solve), and its compilation is a persistent-cache
+    hit.  Off with ``JAXNICKEL_CACHE=0`` / ``--no-cache``, like the compilation cache.
+    """
+    if os.environ.get("JAXNICKEL_CACHE", "1") == "0":
+        _EXPORTS["dir"] = None
+        return None
+    d = Path(path) if path is not None else default_cache_dir().parent / "export"
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    _EXPORTS["dir"] = d if os.access(d, os.W_OK) else None
+    return _EXPORTS["dir"]
+
+
+def exported_call(name: str, fn, args, out_treedef, static: dict):
+    """``fn(*args)`` through a stored :mod:`jax.export` program when enabled, else ``jax.jit(fn)``.
+
+    ``args``: a pytree of arrays (flattened here; its structure, the leaves' shapes and
+    dtypes, ``static``, the jax version and :func:`_source_hash` key the stored program);
+    ``out_treedef``: the structure of ``fn``'s output, known without tracing (checked
+    against the traced one when the program is first exported).  Returns the output pytree.
+    """
+    import hashlib
+    import json
+
+    import jax
+    import jax.numpy as jnp
+
+    leaves, in_tree = jax.tree_util.tree_flatten(args)
+    leaves = [jnp.asarray(x) for x in leaves]
+
+    def flat(*xs):
+        out = fn(*jax.tree_util.tree_unflatten(in_tree, xs))
+        out_leaves, tree = jax.tree_util.tree_flatten(out)
+        if tree != out_treedef:
+            raise AssertionError(f"{name}: the output structure differs from the one given ({tree} vs {out_treedef})")
+        return out_leaves
+
+    d = _EXPORTS["dir"]
+    if d is None:
+        return jax.tree_util.tree_unflatten(out_treedef, jax.jit(flat)(*leaves))
+    key = {
+        "name": name,
+        "in_tree": str(in_tree),
+        "out_tree": str(out_treedef),
+        "leaves": [(list(x.shape), str(x.dtype)) for x in leaves],
+        "static": {k: repr(v) for k, v in sorted(static.items())},
+        "jax": jax.__version__,
+        "x64": bool(jax.config.jax_enable_x64),
+        "source": _source_hash(),
+    }
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
+    path = d / f"{name}-{digest}.jaxexport"
+    exp = None
+    if path.exists():
+        try:
+            exp = jax.export.deserialize(bytearray(path.read_bytes()))
+        except Exception:  # a damaged or foreign file: export again
+            exp = None
+    if exp is None:
+        exp = jax.export.export(jax.jit(flat))(*[jax.ShapeDtypeStruct(x.shape, x.dtype) for x in leaves])
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_bytes(exp.serialize())
+        os.replace(tmp, path)
+    return jax.tree_util.tree_unflatten(out_treedef, exp.call(*leaves))

@@ -10,6 +10,7 @@ and written, and ``/jax/core/compile/backend_compile_duration`` around every
 compilation, cached or not (so a program that bypassed the cache would show up).
 """
 
+import importlib
 import json
 import os
 import subprocess
@@ -81,6 +82,8 @@ def test_second_process_loads_every_program_of_the_solve(tmp_path):
     assert second["hits"] > 0 and second["hits"] == second["requests"] == first["requests"], (first, second)
     assert second["writes"] == 0 and second["compiles"] == second["requests"], second
     assert _entries(cache) == written
+    # the solve program itself was stored once (jax.export) and read back, not traced again
+    assert len(list((tmp_path / "export").glob("mixd-solve-*.jaxexport"))) == 1
 
 
 def test_cache_switched_off_uses_no_directory(tmp_path, monkeypatch):
@@ -89,3 +92,39 @@ def test_cache_switched_off_uses_no_directory(tmp_path, monkeypatch):
 
     monkeypatch.setenv("JAXNICKEL_CACHE", "0")
     assert enable_compilation_cache(tmp_path / "off") is None and not (tmp_path / "off").exists()
+
+
+def test_stored_solve_program_is_used_instead_of_tracing(tmp_path, monkeypatch):
+    """:func:`jaxnickel.runtime.exported_call`: the first solve exports its program, the next
+    one deserialises it (the Python solve is never called again) and computes the same."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    from jaxnickel import runtime
+    from jaxnickel.lattice import Square
+    from jaxnickel.mixd import MixDParams
+
+    solve_mod = importlib.import_module("jaxnickel.mixd.solve")  # the module (the package's `solve` is the function)
+
+    monkeypatch.setenv("JAXNICKEL_CACHE", "1")
+    monkeypatch.setitem(runtime._EXPORTS, "dir", None)
+    assert runtime.enable_exported_programs(tmp_path / "export") == tmp_path / "export"
+    lattice = Square(12)
+    p = MixDParams(t=0.1, J=1.0, V=1.0, n_holes=8)
+    first = solve_mod.solve(p, lattice)
+    assert len(list((tmp_path / "export").glob("mixd-solve-*.jaxexport"))) == 1
+
+    def untraceable(*a, **k):
+        raise AssertionError("the stored program should have been used")
+
+    monkeypatch.setattr(solve_mod, "solve_jax", untraceable)
+    q = MixDParams(t=0.1, J=1.05, V=1.0, n_holes=8)  # other values, same program
+    second = solve_mod.solve(q, lattice)
+    monkeypatch.undo()
+    runtime._EXPORTS["dir"] = None
+    direct = solve_mod.solve(q, lattice)
+    assert second.reduction == direct.reduction and bool(second.converged)
+    assert float(second.energy) == float(direct.energy)
+    np.testing.assert_array_equal(np.asarray(second.theta), np.asarray(direct.theta))
+    assert float(first.energy) != float(second.energy)
+    assert jnp.asarray(second.k_fields).shape == direct.k_fields.shape

@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 
 from ..lattice import Ladder, Square
-from ..solvers import bisect_monotone, newton_root, newton_with_jacobian
+from ..solvers import bisect_monotone, bracketed_secant, newton_root, newton_with_jacobian
 from . import kpoints
 from .energy import _terms, bogoliubov, kspace, mean_fields, moments, onsite_energy
 from .params import MixDParams
@@ -320,13 +320,42 @@ def _wedge_seed(frac, params: MixDParams, lattice, w, basis):
         + 1.0
     )
     scale = 1e4 * width
-    mu = bisect_monotone(number, -e0 - scale, -e0 + scale)
-    return jnp.concatenate([jnp.stack([b, mu]), m])
+    # (B19) is monotone in mu: Illinois regula falsi in the bracket (a few tens of cheap
+    # evaluations on the coarse wedge, light to trace)
+    lo, hi = -e0 - scale, -e0 + scale
+
+    def f(mu):
+        return number(mu[0], None)[None]
+
+    mu, _ = bracketed_secant(f, lo[None], hi[None], f(lo[None]), f(hi[None]), atol=1e-14 * scale, max_steps=200)
+    return jnp.concatenate([jnp.stack([b, mu[0]]), m])
+
+
+def wedge_residual(z, params: MixDParams, lattice, w, basis):
+    """The residual of :func:`wedge_value_and_jacobian` alone (cheaper to trace and run)."""
+    phi, psi = basis
+    b, mu = z[0], z[1]
+    t = params.t
+    xi, delta, gamma, g = _wedge_fields(z, params, lattice, w, phi)
+    _, _, s, v2 = _wedge_bogoliubov(xi, delta)
+    wt = w.weight
+    return jnp.stack(
+        [
+            b * ((params.V + params.J + 2.0 * mu) - 4.0 * t * jnp.sum(wt * v2 * gamma)) - 2.0 * t * jnp.sum(wt * s * g),
+            2.0 * jnp.sum(wt * v2) + 2.0 * b**2 - params.n_holes / lattice.n_sites,
+            *[z[2 + i] - jnp.sum(wt * s * psi[i]) for i in range(len(psi))],
+        ]
+    )
 
 
 def _wedge_newton(params, lattice, w, basis, z0, tol, max_steps):
     return newton_with_jacobian(
-        lambda z: wedge_value_and_jacobian(z, params, lattice, w, basis), z0, rtol=tol, atol=tol, max_steps=max_steps
+        lambda z: wedge_value_and_jacobian(z, params, lattice, w, basis),
+        z0,
+        rtol=tol,
+        atol=tol,
+        max_steps=max_steps,
+        fun=lambda z: wedge_residual(z, params, lattice, w, basis),
     )
 
 
@@ -342,7 +371,7 @@ def _wedge_seeds(params, lattice, seeds, tol, max_steps):
 
 
 def solve_fixed_point_wedge(
-    params: MixDParams, lattice, *, x0=None, seeds=DEFAULT_SEED_FRACTIONS, tol=1e-12, max_steps=100
+    params: MixDParams, lattice, *, x0=None, seeds=DEFAULT_SEED_FRACTIONS, tol=1e-12, max_steps=100, coarse_start=True
 ):
     """:func:`solve_fixed_point` on the irreducible wedge (symmetric states; :mod:`~jaxnickel.mixd.kpoints`).
 
@@ -351,6 +380,12 @@ def solve_fixed_point_wedge(
     coarse start (on the coarse lattice's wedge); ``x0`` is projected on the symmetric
     subspace.  Returns the full vector ``x = (b, mu, M_1..M_2d)``.  Derivatives by the
     implicit function theorem (:func:`jaxnickel.solvers.newton_with_jacobian`).
+
+    Unlike :func:`solve_fixed_point` there is no in-program fallback: when Newton from the
+    coarse root fails, the result says so (``converged=False``) and
+    :func:`jaxnickel.mixd.solve` solves again with ``coarse_start=False`` (the seeds on
+    this lattice).  A compiled fallback branch would double the program, its trace time
+    and its memory, and under ``vmap`` it runs for every point (a select).
     """
 
     def full(z):
@@ -368,7 +403,7 @@ def solve_fixed_point_wedge(
         z, ok, steps, res = run(jnp.concatenate([x0[:2], kpoints.project(lattice, x0[2:])]))
         return full(z), ok, steps, res
     seed_steps = min(max_steps, 40)
-    coarse = _coarse(lattice)
+    coarse = _coarse(lattice) if coarse_start else None
     if coarse is None:
         z, ok, steps, res = _wedge_seeds(params, lattice, seeds, tol, seed_steps)
         return full(z), ok, steps, res
@@ -378,12 +413,6 @@ def solve_fixed_point_wedge(
         # a rectangle whose coarse lattice is square: its one moment serves both directions
         zc = jnp.concatenate([zc[:2], jnp.broadcast_to(zc[2:3], (kpoints.n_cos_moments(lattice),))])
     z, ok, steps, res = run(jax.lax.stop_gradient(zc))
-
-    def fallback(_):
-        zf, okf, sf, rf = _wedge_seeds(params, lattice, seeds, tol, seed_steps)
-        return zf, okf, sf + steps, rf
-
-    z, ok, steps, res = jax.lax.cond(ok, lambda _: (z, ok, steps, res), fallback, None)
     return full(z), ok, steps + steps_c, res
 
 

@@ -1,5 +1,10 @@
 """Direct minimisation of Eq. (B9) at fixed hole number: the gradient solver.
 
+Two forms: :func:`solve_gradient_wedge` (cold starts, the symmetric state on the
+irreducible wedge, the condensate eliminated by the hole number, one unconstrained
+L-BFGS run) and :func:`solve_gradient` (the full zone, augmented Lagrangian; warm starts
+that may break the symmetry).  The rest of this docstring describes the latter.
+
 Unknowns are the full set of BCS angles ``theta_k`` (one per k-point) and the
 total condensate amplitude ``beta``; the hole number (B18)
 ``2 sum_k v_k^2 + 2 beta^2 = N_h`` is imposed by the augmented-Lagrangian method
@@ -146,7 +151,13 @@ def _canonical(theta, params, lattice, w):
     m = kpoints.embed(lattice, mc)
     gs = jnp.sum(wt * g * s)
     v2g = jnp.sum(wt * gamma * v2)
-    e = -4.0 * t * b * gs + 2.0 * (t - 2.0 * t * b2) * v2g + e0 * n_f + 0.5 * U * jnp.sum(m**2) + (params.V + params.J) * b2
+    e = (
+        -4.0 * t * b * gs
+        + 2.0 * (t - 2.0 * t * b2) * v2g
+        + e0 * n_f
+        + 0.5 * U * jnp.sum(m**2)
+        + (params.V + params.J) * b2
+    )
     xi = (t - 2.0 * t * b2) * gamma + e0
     if params.hartree:
         e = e + 0.5 * lattice.coordination * U * n_f**2
@@ -227,7 +238,9 @@ def solve_gradient_wedge(params, lattice, theta0, *, tol=1e-10, max_steps=5000, 
         g = jnp.where(live, S * G / jnp.where(live, n * w.weight, 1.0), 0.0)
         return jnp.max(jnp.abs(g))
 
-    y, steps = lbfgs_minimize(total, jnp.asarray(theta0) * S, tol=tol, max_steps=max_steps, memory_size=memory_size, norm=norm)
+    y, steps = lbfgs_minimize(
+        total, jnp.asarray(theta0) * S, tol=tol, max_steps=max_steps, memory_size=memory_size, norm=norm
+    )
     theta = y / S
     e, b, mu = wedge_energy_canonical(theta, params, lattice, w)
     s, cth = jnp.sin(theta), jnp.cos(theta)

@@ -29,7 +29,10 @@ __all__ = [
     "build_solution",
     "build_solution_wedge",
     "build_solution_fixed_point",
-    "load_solution", "FILE_FORMAT", "SCALAR_FIELDS"]
+    "load_solution",
+    "FILE_FORMAT",
+    "SCALAR_FIELDS",
+]
 
 #: fine grids for the continuous-k quantities (k* search, L -> infinity O_BCS)
 FINE_1D = 4096

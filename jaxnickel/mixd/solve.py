@@ -11,9 +11,14 @@ Methods
 ``"fixed-point"``  Newton iteration of the self-consistency equations (B15),
                    (B17), (B19) in the space of mean-field moments
                    (:mod:`jaxnickel.mixd.fixed_point`).
-``"gradient"``     direct minimisation of Eq. (B9) over all ``theta_k`` and
-                   ``beta`` with optax L-BFGS, hole number by augmented
-                   Lagrangian (:mod:`jaxnickel.mixd.gradient`).
+``"gradient"``     direct minimisation of Eq. (B9) over the ``theta_k`` with optax
+                   L-BFGS (:mod:`jaxnickel.mixd.gradient`): on the wedge with
+                   ``beta`` eliminated by the hole number, or on the full zone over
+                   ``theta_k`` and ``beta`` with the hole number by augmented
+                   Lagrangian.
+
+Both run on the irreducible wedge of the lattice (:mod:`jaxnickel.mixd.kpoints`) for
+cold starts; ``zone="full"`` sums over all ``N`` points.
 
 Warm starts: ``init`` takes a previous solution (any lattice size: its mean
 fields are re-evaluated on the new grid) or a mean-field vector
@@ -22,6 +27,8 @@ fields are re-evaluated on the new grid) or a mean-field vector
 
 from __future__ import annotations
 
+import dataclasses
+
 import equinox as eqx
 import jax.numpy as jnp
 
@@ -29,10 +36,17 @@ from ..lattice import Lattice
 from ..results import raise_or_warn
 from ..solvers import require_x64
 from ..solvers.dtype import require_float64_params
-from .energy import bogoliubov, mean_fields
 from . import kpoints
-from .fixed_point import DEFAULT_SEED_FRACTIONS, _seed, solve_fixed_point, solve_fixed_point_wedge
-from .fixed_point import _wedge_fields, wedge_seed_refined
+from .energy import bogoliubov, mean_fields
+from .fixed_point import (
+    DEFAULT_SEED_FRACTIONS,
+    _coarse,
+    _seed,
+    _wedge_fields,
+    solve_fixed_point,
+    solve_fixed_point_wedge,
+    wedge_seed_refined,
+)
 from .gradient import solve_gradient, solve_gradient_wedge
 from .params import MixDParams, validate_params
 from .solution import MixDSolution, build_solution, build_solution_fixed_point, build_solution_wedge
@@ -72,6 +86,7 @@ def solve_jax(
     adjoint: str = "implicit",
     precondition: bool = True,
     zone: str = "auto",
+    coarse_start: bool = True,
 ) -> MixDSolution:
     """Pure core of :func:`solve` (no validation, no warnings); jit/vmap/grad-able.
 
@@ -81,6 +96,9 @@ def solve_jax(
     that breaks the symmetry), ``"auto"`` (default) the wedge for cold starts and for warm
     starts from a wedge solution, the full zone for a warm-start vector.  The solution's
     ``reduction`` and ``k_points`` say which.  ``adjoint="unrolled"`` always uses the full zone.
+    ``coarse_start`` (wedge fixed point, lattices above 64 x 64 / 512 rungs): seed on the
+    coarse lattice and start Newton from its root; ``False`` runs the seeds on this lattice
+    (what :func:`solve` does, once, when the coarse start fails).
 
     ``precondition`` (gradient method): L-BFGS in variables scaled by the seed's
     quasiparticle energies (the diagonal curvature of Eq. B9 in ``theta_k``); ``False``
@@ -96,7 +114,13 @@ def solve_jax(
     zone = _zone(zone, init, method, adjoint)
     if method == "fixed-point" and zone == "wedge":
         x, ok, steps, res = solve_fixed_point_wedge(
-            params, lattice, x0=x0, seeds=seeds, tol=tol, max_steps=100 if max_steps is None else max_steps
+            params,
+            lattice,
+            x0=x0,
+            seeds=seeds,
+            tol=tol,
+            max_steps=100 if max_steps is None else max_steps,
+            coarse_start=coarse_start,
         )
         return build_solution_fixed_point(
             x, params, lattice, method=method, converged=ok, iterations=steps, residual=res
@@ -134,7 +158,14 @@ def solve_jax(
             curvature=jnp.sqrt(xi * xi + delta * delta) if precondition else None,
         )
         return build_solution_wedge(
-            angles, beta, mu, params, lattice, method=method, converged=r.converged, iterations=r.iterations,
+            angles,
+            beta,
+            mu,
+            params,
+            lattice,
+            method=method,
+            converged=r.converged,
+            iterations=r.iterations,
             residual=r.residual,
         )
     if method == "gradient":
@@ -185,6 +216,42 @@ def _zone(zone, init, method, adjoint):
 
 
 _solve_jit = eqx.filter_jit(solve_jax)
+
+
+def _solution_treedef(params, lattice, method, zone):
+    """The pytree structure of :func:`solve_jax`'s solution, built without tracing the solve."""
+    import jax
+
+    if zone == "wedge":
+        reduction, k_points = kpoints.describe_zone(lattice, "wedge")
+    else:
+        reduction, k_points = f"full zone ({lattice.n_sites} points)", lattice.n_sites
+    arrays = {f.name: 0 for f in dataclasses.fields(MixDSolution) if f.name not in _STATIC_FIELDS}
+    dummy = MixDSolution(
+        params=params, lattice=lattice, method=method, reduction=reduction, k_points=k_points, **arrays
+    )
+    return jax.tree_util.tree_structure(dummy)
+
+
+_STATIC_FIELDS = ("params", "lattice", "method", "reduction", "k_points")
+
+
+def _run(params, lattice, method, kw):
+    """The compiled solve; a cold start runs a stored :mod:`jax.export` program when the CLI
+    enabled them (:func:`jaxnickel.runtime.enable_exported_programs`: no tracing on a rerun)."""
+    from .. import runtime
+
+    if kw["init"] is not None or runtime._EXPORTS["dir"] is None:
+        return _solve_jit(params, lattice, method, **kw)
+    static = {k: v for k, v in kw.items() if k != "init"}
+    zone = _zone(kw["zone"], None, method, "implicit")
+    return runtime.exported_call(
+        "mixd-solve",
+        lambda p: solve_jax(p, lattice, method, **static),
+        (params,),
+        _solution_treedef(params, lattice, method, zone),
+        dict(static, lattice=lattice, method=method),
+    )
 
 
 def solve(
@@ -246,9 +313,18 @@ def solve(
         raise ValueError(f"seeds must be condensate fractions in (0, 1), got {seeds!r}")
     if zone not in kpoints.ZONES:
         raise ValueError(f"zone must be one of {', '.join(kpoints.ZONES)}, got {zone!r}")
-    sol = _solve_jit(
-        params, lattice, method, init=init, tol=float(tol), seeds=seeds, max_steps=max_steps, zone=zone
-    )
+    kw = dict(init=init, tol=float(tol), seeds=seeds, max_steps=max_steps, zone=zone)
+    sol = _run(params, lattice, method, kw)
+    if (
+        not bool(sol.converged)
+        and method == "fixed-point"
+        and init is None
+        and not sol.reduction.startswith("full")
+        and _coarse(lattice) is not None
+    ):
+        # the coarse start failed: the seeds on this lattice (a second program, compiled only now)
+        retry = _run(params, lattice, method, dict(kw, coarse_start=False))
+        sol = eqx.tree_at(lambda s: s.iterations, retry, retry.iterations + sol.iterations)
     raise_or_warn(
         sol.result,
         f"MixD {method} solve on {lattice.name} did not converge",

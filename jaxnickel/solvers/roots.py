@@ -72,7 +72,7 @@ def bisect_monotone(fn, lower, upper, args=None, *, atol=1e-14, max_steps=200):
     return sol.value
 
 
-def newton_with_jacobian(value_and_jac, x0, *, rtol=1e-13, atol=1e-13, max_steps=100) -> RootResult:
+def newton_with_jacobian(value_and_jac, x0, *, rtol=1e-13, atol=1e-13, max_steps=100, fun=None) -> RootResult:
     """Newton's method for ``F(x) = 0`` with the Jacobian supplied by the caller.
 
     ``value_and_jac(x) -> (F(x), dF/dx)`` computes both in one pass (the models' residuals
@@ -83,11 +83,14 @@ def newton_with_jacobian(value_and_jac, x0, *, rtol=1e-13, atol=1e-13, max_steps
     closes over by the implicit function theorem (:func:`jax.lax.custom_root`: one small
     linear solve whatever the number of iterations; its matrix is rebuilt by forward-mode
     autodiff of ``F`` at the root, one pass per unknown, only when differentiating).  No
-    reverse mode through the loop.
+    reverse mode through the loop.  ``fun``: ``F`` alone, when the caller has a cheaper
+    form of it than ``value_and_jac(x)[0]`` (used for the implicit derivative and the
+    final residual).
     """
+    if fun is None:
 
-    def fun(x):
-        return value_and_jac(x)[0]
+        def fun(x):
+            return value_and_jac(x)[0]
 
     def solve(_f, x_init):
         def cond(state):
