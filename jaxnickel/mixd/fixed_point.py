@@ -95,17 +95,24 @@ def _seed(frac, params: MixDParams, lattice, ks=None):
         _, _, _, _, v2 = _state(x, params, lattice, ks)
         return 2.0 * jnp.mean(v2) + 2.0 * b**2 - n_h
 
-    # xi ranges over e0 + mu +- z|t - 2 t b^2|; |Delta| <= 4 t b max|g|.  The bracket
-    # puts the band far below / above zero on either side.
+    lo, hi = _mu_bracket(params, lattice, b)
+    mu = bisect_monotone(number, lo, hi)
+    return jnp.concatenate([jnp.stack([b, mu]), m])
+
+
+def _mu_bracket(params: MixDParams, lattice, b):
+    """A bracket of the hole chemical potential on the number equation (B19) at amplitude ``b``.
+
+    ``xi`` ranges over ``e0 + mu +- z|t - 2 t b^2|``, ``|Delta| <= 4 t b max|g|``: the bracket
+    puts the band far below / above zero on either side.
+    """
     e0 = onsite_energy(params, lattice)
     width = (
         lattice.coordination * jnp.abs(params.t) * (1.0 + 2.0 * b**2)
         + 4.0 * params.t * b * (lattice.dim + 2.0 * jnp.abs(params.epsilon))
         + 1.0
     )
-    scale = 1e4 * width
-    mu = bisect_monotone(number, -e0 - scale, -e0 + scale)
-    return jnp.concatenate([jnp.stack([b, mu]), m])
+    return -e0 - 1e4 * width, -e0 + 1e4 * width
 
 
 def energy_of_state(x, params: MixDParams, lattice, ks=None):
@@ -313,21 +320,14 @@ def _wedge_seed(frac, params: MixDParams, lattice, w, basis):
         xi, delta, _, _ = _wedge_fields(z, params, lattice, w, basis[0])
         return 2.0 * jnp.sum(w.weight * _wedge_bogoliubov(xi, delta)[3]) + 2.0 * b**2 - n_h
 
-    e0 = onsite_energy(params, lattice)
-    width = (
-        lattice.coordination * jnp.abs(params.t) * (1.0 + 2.0 * b**2)
-        + 4.0 * params.t * b * (lattice.dim + 2.0 * jnp.abs(params.epsilon))
-        + 1.0
-    )
-    scale = 1e4 * width
     # (B19) is monotone in mu: Illinois regula falsi in the bracket (a few tens of cheap
     # evaluations on the coarse wedge, light to trace)
-    lo, hi = -e0 - scale, -e0 + scale
+    lo, hi = _mu_bracket(params, lattice, b)
 
     def f(mu):
         return number(mu[0], None)[None]
 
-    mu, _ = bracketed_secant(f, lo[None], hi[None], f(lo[None]), f(hi[None]), atol=1e-14 * scale, max_steps=200)
+    mu, _ = bracketed_secant(f, lo[None], hi[None], f(lo[None]), f(hi[None]), atol=1e-14 * (hi - lo), max_steps=200)
     return jnp.concatenate([jnp.stack([b, mu[0]]), m])
 
 
