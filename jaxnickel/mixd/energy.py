@@ -127,6 +127,24 @@ def moments(sin_theta, basis):
     return basis @ sin_theta / sin_theta.shape[-1]
 
 
+def energy_from_sums(b, gs, v2g, n_f, m, params: MixDParams, lattice):
+    """Eq. (B9) per rung (multiplier term 0) from its zone sums: ``gs = <g sin(theta)>``,
+    ``v2g = <gamma v^2>``, ``n_f = 2 <v^2>``, ``m`` the kernel moments (the wedge solvers'
+    one formula)."""
+    U = kernel_strength(params)
+    t = params.t
+    e = (
+        -4.0 * t * b * gs
+        + 2.0 * (t - 2.0 * t * b**2) * v2g
+        + onsite_energy(params, lattice) * n_f
+        + 0.5 * U * jnp.sum(m**2)
+        + (params.V + params.J) * b**2
+    )
+    if params.hartree:
+        e = e + 0.5 * lattice.coordination * U * n_f**2
+    return e
+
+
 def _terms(theta, b, mu, params: MixDParams, lattice, k=None, ks=None):
     ks = _ks(lattice, k, ks)
     gamma = ks.gamma

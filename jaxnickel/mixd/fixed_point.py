@@ -36,7 +36,7 @@ import jax.numpy as jnp
 from ..lattice import Ladder, Square
 from ..solvers import bisect_monotone, bracketed_secant, newton_root, newton_with_jacobian
 from . import kpoints
-from .energy import _terms, bogoliubov, kspace, mean_fields, moments, onsite_energy
+from .energy import _terms, bogoliubov, energy_from_sums, kspace, mean_fields, moments, onsite_energy
 from .params import MixDParams
 
 __all__ = [
@@ -289,23 +289,12 @@ def wedge_energy(z, params: MixDParams, lattice, w, basis):
     """Eq. (B9) per rung at the Bogoliubov angles of ``z`` (wedge sums; multiplier term 0)."""
     phi, psi = basis
     b = z[0]
-    t = params.t
-    U = 1.5 * t**2 / params.J
     xi, delta, gamma, g = _wedge_fields(z, params, lattice, w, phi)
     _, iE, s, v2 = _wedge_bogoliubov(xi, delta)
     wt = w.weight
     m = kpoints.embed(lattice, jnp.stack([jnp.sum(wt * s * f) for f in psi]))
     n_f = 2.0 * jnp.sum(wt * v2)
-    e = (
-        -4.0 * t * b * jnp.sum(wt * g * s)
-        + 2.0 * (t - 2.0 * t * b**2) * jnp.sum(wt * gamma * v2)
-        + onsite_energy(params, lattice) * n_f
-        + 0.5 * U * jnp.sum(m**2)
-        + (params.V + params.J) * b**2
-    )
-    if params.hartree:
-        e = e + 0.5 * lattice.coordination * U * n_f**2
-    return e
+    return energy_from_sums(b, jnp.sum(wt * g * s), jnp.sum(wt * gamma * v2), n_f, m, params, lattice)
 
 
 def _wedge_seed(frac, params: MixDParams, lattice, w, basis):

@@ -132,7 +132,7 @@ class GradientInfo(eqx.Module):
 def _canonical(theta, params, lattice, w):
     """Value pieces of :func:`wedge_energy_canonical` and the per-point gradient factors."""
     from . import kpoints
-    from .energy import kernel_strength, onsite_energy
+    from .energy import energy_from_sums, kernel_strength, onsite_energy
 
     phi, psi = kpoints.forms(w, lattice)
     wt = w.weight
@@ -151,16 +151,9 @@ def _canonical(theta, params, lattice, w):
     m = kpoints.embed(lattice, mc)
     gs = jnp.sum(wt * g * s)
     v2g = jnp.sum(wt * gamma * v2)
-    e = (
-        -4.0 * t * b * gs
-        + 2.0 * (t - 2.0 * t * b2) * v2g
-        + e0 * n_f
-        + 0.5 * U * jnp.sum(m**2)
-        + (params.V + params.J) * b2
-    )
+    e = energy_from_sums(b, gs, v2g, n_f, m, params, lattice)  # b^2 == b2 where e is used
     xi = (t - 2.0 * t * b2) * gamma + e0
     if params.hartree:
-        e = e + 0.5 * lattice.coordination * U * n_f**2
         xi = xi + lattice.coordination * U * n_f
     # the multiplier that the eliminated condensate implies (stationarity in beta)
     mu = (4.0 * t * gs + 8.0 * t * b * v2g - 2.0 * (params.V + params.J) * b) / (4.0 * b)

@@ -19,9 +19,8 @@ from jaxtyping import Array, Bool, Float, Int
 
 from ..lattice import high_symmetry_points, lattice_from_dict, pair_basis
 from ..results import RESULTS, classify, describe
-from .energy import bogoliubov, energy_b9, hole_number, lagrangian_b9, mean_fields, moments
+from .energy import bogoliubov, energy_b9, energy_from_sums, hole_number, lagrangian_b9, mean_fields, moments
 from .energy import kernel_strength as kernel_strength_of
-from .energy import onsite_energy as onsite_energy_of
 from .params import MixDParams
 
 __all__ = [
@@ -524,15 +523,10 @@ def build_solution_wedge(
     E, iE, _, _ = _wedge_bogoliubov(xi, delta)
     t = params.t
     U = kernel_strength_of(params)
-    e0 = onsite_energy_of(params, lattice)
     n_f = 2.0 * avg(v2)
     v2g = avg(gamma * v2)
     gs = avg(g * s)
-    e = -4.0 * t * b * gs + 2.0 * (t - 2.0 * t * b**2) * v2g + e0 * n_f + 0.5 * U * jnp.sum(m**2)
-    e = e + (params.V + params.J) * b**2
-    if params.hartree:
-        e = e + 0.5 * lattice.coordination * U * n_f**2
-    energy = n * e
+    energy = n * energy_from_sums(b, gs, v2g, n_f, m, params, lattice)
     n_sc = n * n_f
     n_cc = beta**2
     e_bg = params.J * n_sc + (params.V + params.J) * n_cc
