@@ -170,6 +170,11 @@ def make_grid(p: TriplonParams, kx, ky) -> TriplonGrid:
     return grid_from_bands(p, xa, xb, eta)
 
 
+def _combine(c, u):
+    """``c . u`` per point (``c``: 3 coefficients, ``u``: ``(3, N)``) as pointwise work XLA fuses."""
+    return c[0] * u[0] + c[1] * u[1] + c[2] * u[2]
+
+
 def zone_mean(x, grid: TriplonGrid):
     """``(1/N) sum_k x_k`` over the zone the set ``grid`` stands for (its weights)."""
     return jnp.dot(x, grid.weight) / grid.n_cells
@@ -177,7 +182,8 @@ def zone_mean(x, grid: TriplonGrid):
 
 def moments(u, x, grid: TriplonGrid):
     """``(1/N) sum_k u_i(k) x_k`` over the zone (``u``: ``(3, n_points)``)."""
-    return u @ (grid.weight * x) / grid.n_cells
+    wx = grid.weight * x
+    return jnp.stack([jnp.sum(u[i] * wx) for i in range(u.shape[0])]) / grid.n_cells  # fused sums, no skinny dot
 
 
 def coupling_matrix(p: TriplonParams):
@@ -315,14 +321,14 @@ def gap_map(delta_alpha, delta_beta, p: TriplonParams, grid: TriplonGrid):
     _, chi_a = pair_amplitude(delta_alpha, grid.xi_alpha, p.T)
     _, chi_b = pair_amplitude(delta_beta, grid.xi_beta, p.T)
     VC = coupling_matrix(p)
-    new_a = -(VC @ moments(grid.u_beta, chi_b, grid)) @ grid.u_alpha
-    new_b = -(VC @ moments(grid.u_alpha, chi_a, grid)) @ grid.u_beta
+    new_a = _combine(-(VC @ moments(grid.u_beta, chi_b, grid)), grid.u_alpha)
+    new_b = _combine(-(VC @ moments(grid.u_alpha, chi_a, grid)), grid.u_beta)
     return new_a, new_b
 
 
 def gaps_from_coefficients(c, grid: TriplonGrid):
     """``Delta_alpha = u^alpha . a``, ``Delta_beta = u^beta . b`` for ``c = (a, b)`` (6 numbers)."""
-    return c[:3] @ grid.u_alpha, c[3:] @ grid.u_beta
+    return _combine(c[:3], grid.u_alpha), _combine(c[3:], grid.u_beta)
 
 
 def coefficient_map(c, p: TriplonParams, grid: TriplonGrid):
@@ -340,6 +346,21 @@ def coefficient_map(c, p: TriplonParams, grid: TriplonGrid):
     return jnp.concatenate([a_new, b_new])
 
 
+def _power_sums(x, eta, top: int):
+    """``(sum_k x_k eta_k^j)_{j = 0..top}``: separate sums (XLA fuses them into one loop)."""
+    out, y = [], x
+    for j in range(top + 1):
+        out.append(jnp.sum(y))
+        if j < top:
+            y = y * eta
+    return jnp.stack(out)
+
+
+def _hankel3(h):
+    """``G_ij = h[i + j]`` (3 x 3) from five power sums."""
+    return jnp.stack([h[0:3], h[1:4], h[2:5]])
+
+
 def coefficient_map_jacobian(c, p: TriplonParams, grid: TriplonGrid):
     """``(M(c), dM/dc)`` of :func:`coefficient_map` in one pass over the points, analytically.
 
@@ -350,12 +371,17 @@ def coefficient_map_jacobian(c, p: TriplonParams, grid: TriplonGrid):
     """
     VC = coupling_matrix(p)
     sw = grid.weight / grid.n_cells
+    eta = grid.eta
 
     def band(cb, u, xi):
-        chi, dchi = pair_amplitude_derivative(cb @ u, xi, p.T)
-        m = u @ (sw * chi)
-        G = (u * (sw * dchi)) @ u.T
-        return m, G
+        # u = w (1, eta, eta^2): the 3 moments and the 5 distinct Gram entries <w^2 eta^(i+j) dchi>
+        # are 8 power sums of two per-point numbers, one fused loop (a (3, N) @ (N, 3) dot
+        # is a skinny matrix product that XLA does not fuse with the pointwise work)
+        w = u[0]
+        chi, dchi = pair_amplitude_derivative(w * (cb[0] + eta * (cb[1] + eta * cb[2])), xi, p.T)
+        m = _power_sums(sw * w * chi, eta, 2)
+        h = _power_sums(sw * w * w * dchi, eta, 4)
+        return m, _hankel3(h)
 
     ma, Ga = band(c[:3], grid.u_alpha, grid.xi_alpha)
     mb, Gb = band(c[3:], grid.u_beta, grid.xi_beta)
@@ -371,10 +397,10 @@ def linearized_kernel(T, p: TriplonParams, grid: TriplonGrid):
     ``K = [[0, -VC M^beta], [-VC M^alpha, 0]]`` with ``M^b_ij = <u_i u_j tanh(xi/2T)/(2 xi)>``.
     A superconducting instability is an eigenvalue ``+1`` of K.
     """
-    ga = _kernel_g(jnp.abs(grid.xi_alpha), T) * grid.weight
-    gb = _kernel_g(jnp.abs(grid.xi_beta), T) * grid.weight
-    Ma = (grid.u_alpha * ga) @ grid.u_alpha.T / grid.n_cells
-    Mb = (grid.u_beta * gb) @ grid.u_beta.T / grid.n_cells
+    sw = grid.weight / grid.n_cells
+    wa, wb = grid.u_alpha[0], grid.u_beta[0]  # u = w (1, eta, eta^2): M_ij = <w^2 eta^(i+j) g>
+    Ma = _hankel3(_power_sums(sw * wa * wa * _kernel_g(jnp.abs(grid.xi_alpha), T), grid.eta, 4))
+    Mb = _hankel3(_power_sums(sw * wb * wb * _kernel_g(jnp.abs(grid.xi_beta), T), grid.eta, 4))
     VC = coupling_matrix(p)
     z = jnp.zeros((3, 3))
     return jnp.block([[z, -VC @ Mb], [-VC @ Ma, z]])
@@ -476,7 +502,8 @@ def condensation_free_energy_complex(dar, dai, dbr, dbi, p: TriplonParams, grid:
 
 def gaps_from_coefficients_complex(r, grid: TriplonGrid):
     """``(Re Delta_alpha, Im Delta_alpha, Re Delta_beta, Im Delta_beta)`` on the grid from ``r`` (12 reals)."""
-    return r[0:3] @ grid.u_alpha, r[6:9] @ grid.u_alpha, r[3:6] @ grid.u_beta, r[9:12] @ grid.u_beta
+    u_a, u_b = grid.u_alpha, grid.u_beta
+    return _combine(r[0:3], u_a), _combine(r[6:9], u_a), _combine(r[3:6], u_b), _combine(r[9:12], u_b)
 
 
 def free_energy_of_coefficients_complex(r, p: TriplonParams, grid: TriplonGrid):
@@ -490,10 +517,10 @@ def gap_map_complex(dar, dai, dbr, dbi, p: TriplonParams, grid: TriplonGrid):
     Eb = _safe_norm3(grid.xi_beta, dbr, dbi)
     ga, gb = _kernel_g_where(Ea, p.T), _kernel_g_where(Eb, p.T)
     VC = coupling_matrix(p)
-    na_r = -(VC @ moments(grid.u_beta, dbr * gb, grid)) @ grid.u_alpha
-    na_i = -(VC @ moments(grid.u_beta, dbi * gb, grid)) @ grid.u_alpha
-    nb_r = -(VC @ moments(grid.u_alpha, dar * ga, grid)) @ grid.u_beta
-    nb_i = -(VC @ moments(grid.u_alpha, dai * ga, grid)) @ grid.u_beta
+    na_r = _combine(-(VC @ moments(grid.u_beta, dbr * gb, grid)), grid.u_alpha)
+    na_i = _combine(-(VC @ moments(grid.u_beta, dbi * gb, grid)), grid.u_alpha)
+    nb_r = _combine(-(VC @ moments(grid.u_alpha, dar * ga, grid)), grid.u_beta)
+    nb_i = _combine(-(VC @ moments(grid.u_alpha, dai * ga, grid)), grid.u_beta)
     return na_r, na_i, nb_r, nb_i
 
 
@@ -566,13 +593,14 @@ def complex_moments_and_grams(r, p: TriplonParams, grid: TriplonGrid):
     sw = grid.weight / grid.n_cells
 
     def band(cr, ci, u, xi):
-        dr, di = cr @ u, ci @ u
+        dr, di = _combine(cr, u), _combine(ci, u)
         E = _safe_norm3(xi, dr, di)
         g, h = _g_and_h(E, p.T)
-        m = jnp.stack([u @ (sw * dr * g), u @ (sw * di * g)])  # (Re, Im) x 3
+        w = u[0]  # u = w (1, eta, eta^2): moments and Grams are power sums in eta (one fused loop)
+        m = jnp.stack([_power_sums(sw * w * dr * g, grid.eta, 2), _power_sums(sw * w * di * g, grid.eta, 2)])
 
         def gram(j):
-            return (u * (sw * j)) @ u.T
+            return _hankel3(_power_sums(sw * w * w * j, grid.eta, 4))
 
         G_rr, G_ri, G_ii = gram(g + dr * dr * h), gram(dr * di * h), gram(g + di * di * h)
         # d m / d (c_r, c_i): (2*3) x (2*3)

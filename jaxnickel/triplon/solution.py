@@ -15,6 +15,7 @@ value): :attr:`TriplonSolution.coefficients` holds ``(c_alpha, c_beta)``.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import equinox as eqx
@@ -25,7 +26,6 @@ from jaxtyping import Array, Bool, Float, Int
 
 from ..results import RESULTS, classify, describe
 from .bands import _fermi_surface_jit, dispersion, form_factors
-from .pairing import TriplonGrid
 from .params import K_B, TriplonParams
 
 __all__ = [
@@ -61,7 +61,8 @@ class TriplonSolution(eqx.Module):
       ``c_alpha1``) is real and positive; a real state has zero imaginary parts.
     * ``delta_alpha``, ``delta_beta``: gaps on the k-grid (flattened ``grid x grid``,
       C order), real parts, signed; ``delta_alpha_imag``, ``delta_beta_imag`` their
-      imaginary parts; ``coefficients``: real parts of ``(c_alpha, c_beta)`` in the
+      imaginary parts (properties, built from the coefficients on access: :meth:`grid_gaps`);
+      ``coefficients``: real parts of ``(c_alpha, c_beta)`` in the
       basis ``w(xi)(1, eta, eta^2)``, ``coefficients_imag`` the imaginary parts
       (:attr:`complex_coefficients` joins them as 12 reals ``(Re c, Im c)``).
     * ``theta``: Fermi-surface angles on ``[0, pi/2]``; ``delta_alpha_fs``,
@@ -91,10 +92,6 @@ class TriplonSolution(eqx.Module):
     channel: Int[Array, "*batch"]
     coefficients: Float[Array, "*batch 6"]
     coefficients_imag: Float[Array, "*batch 6"]
-    delta_alpha: Float[Array, "*batch N"]
-    delta_beta: Float[Array, "*batch N"]
-    delta_alpha_imag: Float[Array, "*batch N"]
-    delta_beta_imag: Float[Array, "*batch N"]
     theta: Float[Array, "*batch n_theta"]
     delta_alpha_fs: Float[Array, "*batch n_theta"]
     delta_beta_fs: Float[Array, "*batch n_theta"]
@@ -125,6 +122,36 @@ class TriplonSolution(eqx.Module):
     reduction: str = eqx.field(static=True, default="full zone")
     #: number of k points the solve summed over (after the reduction, incl. padding)
     k_points: int = eqx.field(static=True, default=0)
+
+    def grid_gaps(self) -> jax.Array:
+        """``(Re Delta_alpha, Re Delta_beta, Im Delta_alpha, Im Delta_beta)`` on the full grid, ``(*batch, 4, N)`` (eV).
+
+        Not stored: the gaps are ``w_b(xi_b(k)) (c_b0 + c_b1 eta_k + c_b2 eta_k^2)`` exactly, so they
+        are built from the 12 coefficients and the bands on access (one fused pass,
+        :func:`~jaxnickel.triplon.kpoints.grid_gaps`).  Writing four ``N``-arrays in every solve
+        cost more than the solve itself at ``1024^2``; a vmapped scan keeps ``O(1)`` per point.
+        """
+        return _grid_gaps(self.params, self.grid, self.complex_coefficients)
+
+    @property
+    def delta_alpha(self) -> jax.Array:
+        """Real part of the alpha gap on the k-grid (flattened ``grid x grid``, C order; eV)."""
+        return self.grid_gaps()[..., 0, :]
+
+    @property
+    def delta_beta(self) -> jax.Array:
+        """Real part of the beta gap on the k-grid (eV)."""
+        return self.grid_gaps()[..., 1, :]
+
+    @property
+    def delta_alpha_imag(self) -> jax.Array:
+        """Imaginary part of the alpha gap on the k-grid (eV)."""
+        return self.grid_gaps()[..., 2, :]
+
+    @property
+    def delta_beta_imag(self) -> jax.Array:
+        """Imaginary part of the beta gap on the k-grid (eV)."""
+        return self.grid_gaps()[..., 3, :]
 
     @property
     def complex_coefficients(self) -> jax.Array:
@@ -233,8 +260,9 @@ class TriplonSolution(eqx.Module):
         k = 2.0 * np.pi * np.arange(n) / n
         coords = {"kx": k, "ky": k, "theta": np.asarray(self.theta), "sheet": ["alpha", "beta"], "power": [0, 1, 2]}
         data = {}
-        for name in ("delta_alpha", "delta_beta", "delta_alpha_imag", "delta_beta_imag"):
-            data[name] = (("kx", "ky"), self.grid_array(name))
+        gaps = np.asarray(self.grid_gaps())
+        for i, name in enumerate(GRID_GAPS):
+            data[name] = (("kx", "ky"), gaps[i].reshape(n, n))
         for name in (
             "delta_alpha_fs",
             "delta_beta_fs",
@@ -307,6 +335,8 @@ class TriplonSolution(eqx.Module):
             **{k: v for k, v in provenance().items() if not k.startswith("input")},
         }
         arrays = {name: np.asarray(getattr(self, name)) for name in _array_fields()}
+        gaps = np.asarray(self.grid_gaps())
+        arrays.update({name: gaps[..., i, :] for i, name in enumerate(GRID_GAPS)})  # the file keeps the grid gaps
         return atomic_savez(path, meta, arrays)
 
     @property
@@ -325,6 +355,22 @@ class TriplonSolution(eqx.Module):
 #: ``.npz`` format of :meth:`TriplonSolution.save`
 FILE_FORMAT = "jaxnickel-triplon-solution/1"
 
+#: the k-grid gaps: properties of the solution (built from the coefficients), arrays in its file
+GRID_GAPS = ("delta_alpha", "delta_beta", "delta_alpha_imag", "delta_beta_imag")
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _grid_gaps(p: TriplonParams, n: int, r):
+    from .kpoints import grid_gaps
+
+    batch = r.shape[:-1]
+    if not batch:
+        return grid_gaps(p, n, r)
+    size = math.prod(batch)
+    flat_p = jax.tree_util.tree_map(lambda x: jnp.reshape(jnp.broadcast_to(x, batch), (size,)), p)
+    out = jax.vmap(lambda q, c: grid_gaps(q, n, c))(flat_p, jnp.reshape(r, (size, 12)))
+    return jnp.reshape(out, (*batch, 4, n * n))
+
 
 def _array_fields() -> tuple[str, ...]:
     import dataclasses
@@ -338,12 +384,12 @@ def load_solution(path) -> TriplonSolution:
     from ..provenance import check_stored_state, read_npz
 
     meta, data = read_npz(
-        path, FILE_FORMAT, "triplon solution", _array_fields(), meta_keys=("params", "grid", "method")
+        path, FILE_FORMAT, "triplon solution", _array_fields() + GRID_GAPS, meta_keys=("params", "grid", "method")
     )
     check_stored_state(
         path, "triplon solution", data, "converged", ("free_energy", "residual", "delta_alpha", "delta_beta")
     )
-    fields = {name: jnp.asarray(data[name]) for name in _array_fields()}
+    fields = {name: jnp.asarray(data[name]) for name in _array_fields()}  # the grid gaps follow from them
     try:
         params = TriplonParams.from_dict(meta["params"])
         grid = int(meta["grid"])
@@ -412,7 +458,6 @@ TRB_TOL = 1e-6
 def build_solution(
     p,
     n,
-    grid: TriplonGrid | None,
     r,
     *,
     free_energy,
@@ -430,16 +475,9 @@ def build_solution(
     """Assemble a :class:`TriplonSolution` from the gap coefficients ``r = (Re c, Im c)``
     (12 reals, canonical gauge: see :func:`~jaxnickel.triplon.solve.canonical_gauge`).
 
-    ``grid``: a :class:`TriplonGrid` of the full ``n x n`` grid to give the gaps on, or
-    ``None``: computed from the cosine table (:func:`~jaxnickel.triplon.kpoints.grid_gaps`);
-    whatever set the solve summed over, ``reduction`` and ``k_points`` record it."""
-    if grid is None:
-        from .kpoints import grid_gaps
-
-        da, db, dai, dbi = grid_gaps(p, n, r)
-    else:
-        da, db = r[0:3] @ grid.u_alpha, r[3:6] @ grid.u_beta
-        dai, dbi = r[6:9] @ grid.u_alpha, r[9:12] @ grid.u_beta
+    The k-grid gaps are not stored: :meth:`TriplonSolution.grid_gaps` builds them from ``r``
+    on the full ``n x n`` grid whatever set the solve summed over (``reduction`` and
+    ``k_points`` record it)."""
     ca, cb, ia, ib = r[0:3], r[3:6], r[6:9], r[9:12]
     scale = jnp.max(jnp.abs(r))
     s_size = jnp.abs(ca[0]) + jnp.abs(ca[2]) + jnp.abs(cb[0]) + jnp.abs(cb[2]) + jnp.abs(ia[0]) + jnp.abs(ia[2])
@@ -476,10 +514,6 @@ def build_solution(
         channel=channel,
         coefficients=jnp.concatenate([ca, cb]),
         coefficients_imag=jnp.concatenate([ia, ib]),
-        delta_alpha=da,
-        delta_beta=db,
-        delta_alpha_imag=dai,
-        delta_beta_imag=dbi,
         theta=theta,
         delta_alpha_fs=ga,
         delta_beta_fs=gb,

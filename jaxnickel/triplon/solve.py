@@ -410,7 +410,7 @@ def solve_jax(
         normal = ~(f < 0.0) | ~(scale > gap_resolution)
         r = jnp.where(normal, 0.0, r)
         f = jnp.where(normal, 0.0, f)
-        res = jnp.where(normal, _residual_complex(r, p, g), res)
+        res = jnp.where(normal, 0.0, res)  # Delta = 0 solves (14) exactly: its residual is 0, no pass needed
         return (f, r, res), normal, stability(r, p, g)
 
     best, normal, stab = finish(best)
@@ -448,7 +448,6 @@ def solve_jax(
     return build_solution(
         p,
         n,
-        None,
         r,
         reduction=text,
         k_points=k_points,
