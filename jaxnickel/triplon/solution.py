@@ -133,25 +133,10 @@ class TriplonSolution(eqx.Module):
         """
         return _grid_gaps(self.params, self.grid, self.complex_coefficients)
 
-    @property
-    def delta_alpha(self) -> jax.Array:
-        """Real part of the alpha gap on the k-grid (flattened ``grid x grid``, C order; eV)."""
-        return self.grid_gaps()[..., 0, :]
-
-    @property
-    def delta_beta(self) -> jax.Array:
-        """Real part of the beta gap on the k-grid (eV)."""
-        return self.grid_gaps()[..., 1, :]
-
-    @property
-    def delta_alpha_imag(self) -> jax.Array:
-        """Imaginary part of the alpha gap on the k-grid (eV)."""
-        return self.grid_gaps()[..., 2, :]
-
-    @property
-    def delta_beta_imag(self) -> jax.Array:
-        """Imaginary part of the beta gap on the k-grid (eV)."""
-        return self.grid_gaps()[..., 3, :]
+    delta_alpha = property(lambda self: self.grid_gaps()[..., 0, :], doc="Re of the alpha gap on the k-grid (eV).")
+    delta_beta = property(lambda self: self.grid_gaps()[..., 1, :], doc="Re of the beta gap on the k-grid (eV).")
+    delta_alpha_imag = property(lambda self: self.grid_gaps()[..., 2, :], doc="Im of the alpha gap on the k-grid (eV).")
+    delta_beta_imag = property(lambda self: self.grid_gaps()[..., 3, :], doc="Im of the beta gap on the k-grid (eV).")
 
     @property
     def complex_coefficients(self) -> jax.Array:
