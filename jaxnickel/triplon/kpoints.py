@@ -85,15 +85,6 @@ def _full_cos(n: int):
     return cx, cy, None
 
 
-def _wedge_cos(n: int):
-    a, b, m = wedge_indices(n)
-    c = _cosines(n)
-    ix = np.concatenate([a, b])
-    iy = np.concatenate([b, a])
-    weight = jnp.asarray(np.concatenate([m, m]) / 2.0)
-    return c[ix], c[iy], weight
-
-
 def _shell_mask(xa, xb, omega):
     return (jnp.abs(xa) < omega) | (jnp.abs(xb) < omega)
 
@@ -109,29 +100,61 @@ def point_set(p: TriplonParams, n: int, zone: str = "wedge", shell_points: int |
     """
     if zone not in ZONES:
         raise ValueError(f"zone must be one of {ZONES}, got {zone!r}")
-    cx, cy, weight = _full_cos(n) if zone == "full" else _wedge_cos(n)
-    xa, xb = dispersion_cos(cx, cy, p.bands)
-    eta = cx - cy
-    if weight is None:
-        weight = jnp.ones_like(eta)
-    dropped = None
     if shell_points is not None:
         if p.cutoff != "sharp":
             raise ValueError(f"shell_points needs the sharp cutoff (a finite shell), got cutoff={p.cutoff!r}")
         if not isinstance(shell_points, int) or isinstance(shell_points, bool) or shell_points < 1:
             raise ValueError(f"shell_points must be a positive integer, got {shell_points!r}")
-        size = min(shell_points, eta.shape[0])
-        inside = _shell_mask(xa, xb, p.omega)
-        count = jnp.sum(inside)
-        (idx,) = jnp.nonzero(inside, size=size, fill_value=0)
-        valid = jnp.arange(size) < count
-        pad = 2.0 * p.omega + 1.0  # outside both shells: w = 0, so u = 0 and nothing is summed
-        xa = jnp.where(valid, xa[idx], pad)
-        xb = jnp.where(valid, xb[idx], pad)
-        eta = jnp.where(valid, eta[idx], 0.0)
-        weight = jnp.where(valid, weight[idx], 0.0)
-        dropped = jnp.maximum(count - size, 0)
-    return grid_from_bands(p, xa, xb, eta, weight=weight, n_cells=float(n * n), dropped=dropped)
+    if zone == "full":
+        cx, cy, _ = _full_cos(n)
+        xa, xb = dispersion_cos(cx, cy, p.bands)
+        eta, weight = cx - cy, jnp.ones_like(cx)
+        dropped = None
+        if shell_points is not None:
+            xa, xb, eta, weight, dropped = _compress(xa, xb, eta, weight, p.omega, min(shell_points, n * n))
+        return grid_from_bands(p, xa, xb, eta, weight=weight, n_cells=float(n * n), dropped=dropped)
+    # the wedge, then its mirror kx <-> ky: same band energies (bit for bit: they are
+    # symmetric sums and products of cos kx, cos ky), opposite eta, so the band energies
+    # and the shell compression run over the wedge only and the mirror is a copy
+    a, b, m = wedge_indices(n)
+    c = _cosines(n)
+    cx, cy = c[a], c[b]
+    xa, xb = dispersion_cos(cx, cy, p.bands)
+    eta, weight = cx - cy, jnp.asarray(m / 2.0)
+    dropped = None
+    if shell_points is not None:
+        half = min(-(-shell_points // 2), a.size)
+        xa, xb, eta, weight, dropped = _compress(xa, xb, eta, weight, p.omega, half)
+        dropped = 2 * dropped
+
+    def twice(x):
+        return jnp.concatenate([x, x])
+
+    return grid_from_bands(
+        p,
+        twice(xa),
+        twice(xb),
+        jnp.concatenate([eta, -eta]),
+        weight=twice(weight),
+        n_cells=float(n * n),
+        dropped=dropped,
+    )
+
+
+def _compress(xa, xb, eta, weight, omega, size):
+    """The points inside the sharp shell of either band, padded to ``size`` (static); and the number dropped."""
+    inside = _shell_mask(xa, xb, omega)
+    count = jnp.sum(inside)
+    (idx,) = jnp.nonzero(inside, size=size, fill_value=0)
+    valid = jnp.arange(size) < count
+    pad = 2.0 * omega + 1.0  # outside both shells: w = 0, so u = 0 and nothing is summed
+    return (
+        jnp.where(valid, xa[idx], pad),
+        jnp.where(valid, xb[idx], pad),
+        jnp.where(valid, eta[idx], 0.0),
+        jnp.where(valid, weight[idx], 0.0),
+        jnp.maximum(count - size, 0),
+    )
 
 
 def bucket_size(count: int, total: int) -> int:
@@ -150,9 +173,18 @@ def bucket_size(count: int, total: int) -> int:
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
 def _shell_count(p: TriplonParams, n: int, zone: str):
-    cx, cy, _ = _full_cos(n) if zone == "full" else _wedge_cos(n)
-    xa, xb = dispersion_cos(cx, cy, p.bands)
-    return jnp.sum(_shell_mask(xa, xb, p.omega))
+    if zone == "full":
+        cx, cy, _ = _full_cos(n)
+    else:  # the wedge and its mirror: twice the wedge's count (point_set)
+        a, b, _ = wedge_indices(n)
+        c = _cosines(n)
+        cx, cy = c[a], c[b]
+    count = jnp.sum(_shell_mask(*dispersion_cos(cx, cy, p.bands), p.omega))
+    return count if zone == "full" else 2 * count
+
+
+#: shell sizes by (n, zone, band parameters and Omega as floats): one count per shell
+_SHELL_SIZES: dict = {}
 
 
 def shell_size(p: TriplonParams, n: int, zone: str = "wedge") -> int | None:
@@ -174,7 +206,16 @@ def shell_size(p: TriplonParams, n: int, zone: str = "wedge") -> int | None:
         )
     if any(jnp.ndim(x) for x in leaves):
         raise ValueError("shell_size takes one parameter point (call it per point of a scan)")
-    return bucket_size(int(_shell_count(p, n, zone)), total)
+    # once per (bands, mu, Omega, grid): a scan over lambda, kappa or T, or a repeated
+    # solve, reuses the count instead of a pass over the wedge (the cache keys on the
+    # values; the parameters object is passed along only to compute a missing entry)
+    key = (n, zone, *(np.asarray(x, dtype=np.float64).item() for x in leaves))
+    size = _SHELL_SIZES.get(key)
+    if size is None:
+        if len(_SHELL_SIZES) >= 1024:
+            _SHELL_SIZES.clear()
+        size = _SHELL_SIZES[key] = bucket_size(int(_shell_count(p, n, zone)), total)
+    return size
 
 
 def describe_reduction(n: int, zone: str, shell_points: int | None) -> tuple[str, int]:
@@ -186,7 +227,8 @@ def describe_reduction(n: int, zone: str, shell_points: int | None) -> tuple[str
         pts = 2 * len(wedge_indices(n)[0])
         text = f"C4v wedge and its kx<->ky mirror ({pts} points for {total}, exact)"
     if shell_points is not None:
-        pts = min(shell_points, pts)
+        # the wedge's shell is compressed once and mirrored: an even number of points
+        pts = min(shell_points, pts) if zone == "full" else 2 * min(-(-shell_points // 2), pts // 2)
         text += f", sharp pairing shell ({pts} points incl. padding, exact)"
     return text, pts
 

@@ -47,6 +47,8 @@ it); ``Delta = 0`` is always stationary, with ``f = 0``.  ``T = 0`` is handled e
 
 from __future__ import annotations
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -64,6 +66,7 @@ __all__ = [
     "grid_from_bands",
     "zone_mean",
     "moments",
+    "power_moments",
     "coupling_matrix",
     "pair_amplitude",
     "condensation_free_energy",
@@ -141,6 +144,7 @@ class TriplonGrid(eqx.Module):
     weight: jax.Array
     n_cells: jax.Array
     dropped: jax.Array
+    powers: jax.Array  # (5, N): (weight / n_cells) eta^j, j = 0..4 (every zone sum: one matrix product)
 
 
 def grid_from_bands(p: TriplonParams, xa, xb, eta, weight=None, n_cells=None, dropped=None) -> TriplonGrid:
@@ -149,15 +153,19 @@ def grid_from_bands(p: TriplonParams, xa, xb, eta, weight=None, n_cells=None, dr
     wa = cutoff_weight(xa, p.omega, p.cutoff)
     wb = cutoff_weight(xb, p.omega, p.cutoff)
     n = eta.shape[-1]
+    weight = jnp.ones_like(eta) if weight is None else weight
+    n_cells = jnp.asarray(float(n) if n_cells is None else n_cells, dtype=eta.dtype)
+    e2 = eta * eta
     return TriplonGrid(
         xi_alpha=xa,
         xi_beta=xb,
         u_alpha=wa * powers,
         u_beta=wb * powers,
         eta=eta,
-        weight=jnp.ones_like(eta) if weight is None else weight,
-        n_cells=jnp.asarray(float(n) if n_cells is None else n_cells, dtype=eta.dtype),
+        weight=weight,
+        n_cells=n_cells,
         dropped=jnp.asarray(0 if dropped is None else dropped, dtype=jnp.int32),
+        powers=(weight / n_cells) * jnp.concatenate([powers, jnp.stack([e2 * eta, e2 * e2])]),
     )
 
 
@@ -186,6 +194,18 @@ def moments(u, x, grid: TriplonGrid):
     return jnp.stack([jnp.sum(u[i] * wx) for i in range(u.shape[0])]) / grid.n_cells  # fused sums, no skinny dot
 
 
+def power_moments(grid: TriplonGrid, *cols):
+    """``P_jc = (1/N) sum_k eta_k^j x^c_k`` over the zone, ``j = 0..4``, for each per-point column ``x^c``.
+
+    Every moment, Gram matrix and zone mean of this module is a sum of this form (``u^b =
+    w_b (1, eta, eta^2)``: ``<u_i x> = P_i[w x]``, ``<u_i u_j x> = P_{i+j}[w^2 x]``), and all
+    of one pass are one ``(5, N) @ (N, n_cols)`` product with the stored ``grid.powers``.
+    On the CPU this is ~2x faster than sums fused with the pointwise work (XLA runs those
+    reductions as scalar loops: 1.2 against 0.67 ms for a Newton pass at 115k points).
+    """
+    return grid.powers @ jnp.stack(cols, axis=1)
+
+
 def coupling_matrix(p: TriplonParams):
     """``V C`` with ``C = diag(1, -(kappa_a + kappa_b), kappa_a kappa_b)`` (Eq. 13 expanded)."""
     return p.V * jnp.diag(jnp.stack([jnp.ones_like(p.kappa_a), -(p.kappa_a + p.kappa_b), p.kappa_a * p.kappa_b]))
@@ -203,13 +223,34 @@ def _positive_T(T):
     return Tpos, jnp.where(Tpos, T, 1.0)
 
 
-def _kernel_g(E, T):
-    """``tanh(E/2T) / (2E)``, finite everywhere: ``1/(4T)`` at E = 0, ``1/(2E)`` at T = 0.
+def _branch(T, zero_T, finite, zero, *args):
+    """``finite(*args, Ts)`` (T > 0) or ``zero(*args, Ts)`` (T = 0), ``Ts = T or 1``.
 
-    The T = 0 form skips every transcendental function: a ``lax.cond`` on ``T > 0`` picks
-    the branch at run time (under ``vmap`` over T both run and one is selected).
+    ``zero_T=None``: a ``lax.cond`` on ``T > 0`` here; ``True``/``False``: the branch is
+    static, because the caller's :func:`_at_temperature` put one ``cond`` around its whole
+    pass (a ``cond`` inside a pass splits it into separate loops that write their
+    operands to memory).  Under ``vmap`` over T both forms run and one is selected.
     """
     Tpos, Ts = _positive_T(T)
+    if zero_T is None:
+        return jax.lax.cond(Tpos, finite, zero, *args, Ts)
+    return (zero if zero_T else finite)(*args, Ts)
+
+
+def _at_temperature(body, T, *args):
+    """``body(*args, zero_T=T <= 0)`` with one ``lax.cond`` on ``T > 0`` around the whole pass.
+
+    The T = 0 form skips every transcendental function; with the ``cond`` outside, each
+    form is one fused pass over the points.
+    """
+    return jax.lax.cond(T > 0, functools.partial(body, zero_T=False), functools.partial(body, zero_T=True), *args)
+
+
+def _kernel_g(E, T, zero_T=None):
+    """``tanh(E/2T) / (2E)``, finite everywhere: ``1/(4T)`` at E = 0, ``1/(2E)`` at T = 0.
+
+    The T = 0 form skips every transcendental function (:func:`_branch`).
+    """
 
     def finite(E, Ts):
         Epos = E > 0
@@ -221,7 +262,7 @@ def _kernel_g(E, T):
         Epos = E > 0
         return jnp.where(Epos, 0.5 / jnp.where(Epos, E, 1.0), 0.0)
 
-    return jax.lax.cond(Tpos, finite, zero, E, Ts)
+    return _branch(T, zero_T, finite, zero, E)
 
 
 def _kernel_g_where(E, T):
@@ -245,13 +286,13 @@ def _safe_norm(x, y):
     return jnp.where(pos, jnp.sqrt(jnp.where(pos, r2, 1.0)), 0.0)
 
 
-def pair_amplitude(delta, xi, T):
+def pair_amplitude(delta, xi, T, zero_T=None):
     """``(E_k, chi_k)``: quasiparticle energy and ``chi = Delta tanh(E/2T)/(2E)``."""
     E = _safe_norm(xi, delta)
-    return E, delta * _kernel_g(E, T)
+    return E, delta * _kernel_g(E, T, zero_T)
 
 
-def pair_amplitude_derivative(delta, xi, T):
+def pair_amplitude_derivative(delta, xi, T, zero_T=None):
     """``(chi_k, d chi_k / d Delta_k)`` in closed form (one pass, no autodiff).
 
     ``d chi/d Delta = [xi^2 g + Delta^2 sech^2(E/2T)/(4T)] / E^2`` with ``g = tanh(E/2T)/(2E)``;
@@ -259,61 +300,62 @@ def pair_amplitude_derivative(delta, xi, T):
     guarded :func:`_kernel_g` gives).
     """
     E = _safe_norm(xi, delta)
-    Tpos, Ts = _positive_T(T)
     Epos = E > 0
     Es = jnp.where(Epos, E, 1.0)
 
-    def finite(delta, xi, Es):
+    def finite(delta, xi, Es, Ts):
         t = _tanh_half(Es / Ts)[1]
         g = t / (2.0 * Es)
         d = (xi * xi * g + delta * delta * (1.0 - t * t) / (4.0 * Ts)) / (Es * Es)
         return jnp.where(Epos, g, 1.0 / (4.0 * Ts)), jnp.where(Epos, d, 1.0 / (4.0 * Ts))
 
-    def zero(delta, xi, Es):
+    def zero(delta, xi, Es, Ts):
         g = 0.5 / Es
         return jnp.where(Epos, g, 0.0), jnp.where(Epos, xi * xi * g / (Es * Es), 0.0)
 
-    g, d = jax.lax.cond(Tpos, finite, zero, delta, xi, Es)
+    g, d = _branch(T, zero_T, finite, zero, delta, xi, Es)
     return delta * g, d
 
 
-def _thermal_and_g(E, axi, T):
+def _thermal_and_g(E, axi, T, zero_T=None):
     """``(-2T [ln(1+e^{-E/T}) - ln(1+e^{-|xi|/T})], g(E))``; ``(0, 1/(2E))`` at T = 0."""
-    Tpos, Ts = _positive_T(T)
     Epos = E > 0
     Es = jnp.where(Epos, E, 1.0)
 
-    def finite(Es, axi):
+    def finite(Es, axi, Ts):
         em, t = _tanh_half(Es / Ts)
         em0 = _tanh_half(axi / Ts)[0]
         # ln(2 + em) - ln(2 + em0) without cancelling the two logarithms
         thermal = -2.0 * Ts * jnp.log1p((jnp.where(Epos, em, 0.0) - em0) / (2.0 + em0))
         return thermal, jnp.where(Epos, t / (2.0 * Es), 1.0 / (4.0 * Ts))
 
-    def zero(Es, axi):
+    def zero(Es, axi, Ts):
         return jnp.zeros_like(Es), jnp.where(Epos, 0.5 / Es, 0.0)
 
-    return jax.lax.cond(Tpos, finite, zero, Es, axi)
+    return _branch(T, zero_T, finite, zero, Es, axi)
 
 
-def _band_terms(delta, xi, T):
+def _band_terms(delta, xi, T, zero_T=None):
     """Per-k single-band part of the condensation free energy and the pair amplitude."""
     E = _safe_norm(xi, delta)
     axi = jnp.abs(xi)
     s = axi + E
     kinetic = jnp.where(s > 0, -(delta**2) / jnp.where(s > 0, s, 1.0), 0.0)  # |xi| - E, no cancellation
-    thermal, g = _thermal_and_g(E, axi, T)
+    thermal, g = _thermal_and_g(E, axi, T, zero_T)
     chi = delta * g
     return kinetic + thermal + 2.0 * delta * chi, chi
 
 
 def condensation_free_energy(delta_alpha, delta_beta, p: TriplonParams, grid: TriplonGrid):
     """``f[Delta] - f[0]`` per unit cell (eV), the Gibbs-Bogoliubov functional (module docstring)."""
-    fa, chi_a = _band_terms(delta_alpha, grid.xi_alpha, p.T)
-    fb, chi_b = _band_terms(delta_beta, grid.xi_beta, p.T)
-    ma = moments(grid.u_alpha, chi_a, grid)
-    mb = moments(grid.u_beta, chi_b, grid)
-    return zone_mean(fa + fb, grid) + 2.0 * ma @ coupling_matrix(p) @ mb
+    return _at_temperature(_condensation_free_energy, p.T, delta_alpha, delta_beta, p, grid)
+
+
+def _condensation_free_energy(delta_alpha, delta_beta, p, grid, zero_T):
+    fa, chi_a = _band_terms(delta_alpha, grid.xi_alpha, p.T, zero_T)
+    fb, chi_b = _band_terms(delta_beta, grid.xi_beta, p.T, zero_T)
+    P = power_moments(grid, fa + fb, grid.u_alpha[0] * chi_a, grid.u_beta[0] * chi_b)
+    return P[0, 0] + 2.0 * P[:3, 1] @ coupling_matrix(p) @ P[:3, 2]
 
 
 def gap_map(delta_alpha, delta_beta, p: TriplonParams, grid: TriplonGrid):
@@ -321,9 +363,8 @@ def gap_map(delta_alpha, delta_beta, p: TriplonParams, grid: TriplonGrid):
     _, chi_a = pair_amplitude(delta_alpha, grid.xi_alpha, p.T)
     _, chi_b = pair_amplitude(delta_beta, grid.xi_beta, p.T)
     VC = coupling_matrix(p)
-    new_a = _combine(-(VC @ moments(grid.u_beta, chi_b, grid)), grid.u_alpha)
-    new_b = _combine(-(VC @ moments(grid.u_alpha, chi_a, grid)), grid.u_beta)
-    return new_a, new_b
+    P = power_moments(grid, grid.u_alpha[0] * chi_a, grid.u_beta[0] * chi_b)[:3]
+    return _combine(-(VC @ P[:, 1]), grid.u_alpha), _combine(-(VC @ P[:, 0]), grid.u_beta)
 
 
 def gaps_from_coefficients(c, grid: TriplonGrid):
@@ -340,20 +381,14 @@ def coefficient_map(c, p: TriplonParams, grid: TriplonGrid):
     da, db = gaps_from_coefficients(c, grid)
     _, chi_a = pair_amplitude(da, grid.xi_alpha, p.T)
     _, chi_b = pair_amplitude(db, grid.xi_beta, p.T)
+    return _coefficients_from_pair_amplitudes(chi_a, chi_b, p, grid)
+
+
+def _coefficients_from_pair_amplitudes(chi_a, chi_b, p: TriplonParams, grid: TriplonGrid):
+    """``(-VC m^beta, -VC m^alpha)``: the gap coefficients of the right-hand side of (14)."""
     VC = coupling_matrix(p)
-    a_new = -VC @ moments(grid.u_beta, chi_b, grid)
-    b_new = -VC @ moments(grid.u_alpha, chi_a, grid)
-    return jnp.concatenate([a_new, b_new])
-
-
-def _power_sums(x, eta, top: int):
-    """``(sum_k x_k eta_k^j)_{j = 0..top}``: separate sums (XLA fuses them into one loop)."""
-    out, y = [], x
-    for j in range(top + 1):
-        out.append(jnp.sum(y))
-        if j < top:
-            y = y * eta
-    return jnp.stack(out)
+    P = power_moments(grid, grid.u_alpha[0] * chi_a, grid.u_beta[0] * chi_b)[:3]
+    return jnp.concatenate([-VC @ P[:, 1], -VC @ P[:, 0]])
 
 
 def _hankel3(h):
@@ -369,22 +404,22 @@ def coefficient_map_jacobian(c, p: TriplonParams, grid: TriplonGrid):
     and ``dM_alpha/dc_alpha = 0``: the value and all six Jacobian columns cost one pass
     (forward-mode autodiff costs one pass per column).
     """
+    return _at_temperature(_coefficient_map_jacobian, p.T, c, p, grid)
+
+
+def _coefficient_map_jacobian(c, p, grid, zero_T):
     VC = coupling_matrix(p)
-    sw = grid.weight / grid.n_cells
     eta = grid.eta
 
     def band(cb, u, xi):
-        # u = w (1, eta, eta^2): the 3 moments and the 5 distinct Gram entries <w^2 eta^(i+j) dchi>
-        # are 8 power sums of two per-point numbers, one fused loop (a (3, N) @ (N, 3) dot
-        # is a skinny matrix product that XLA does not fuse with the pointwise work)
+        # u = w (1, eta, eta^2): the 3 moments <w eta^i chi> and the 5 distinct Gram entries
+        # <w^2 eta^(i+j) dchi> are power sums of two per-point numbers
         w = u[0]
-        chi, dchi = pair_amplitude_derivative(w * (cb[0] + eta * (cb[1] + eta * cb[2])), xi, p.T)
-        m = _power_sums(sw * w * chi, eta, 2)
-        h = _power_sums(sw * w * w * dchi, eta, 4)
-        return m, _hankel3(h)
+        chi, dchi = pair_amplitude_derivative(w * (cb[0] + eta * (cb[1] + eta * cb[2])), xi, p.T, zero_T)
+        return w * chi, w * w * dchi
 
-    ma, Ga = band(c[:3], grid.u_alpha, grid.xi_alpha)
-    mb, Gb = band(c[3:], grid.u_beta, grid.xi_beta)
+    P = power_moments(grid, *band(c[:3], grid.u_alpha, grid.xi_alpha), *band(c[3:], grid.u_beta, grid.xi_beta))
+    ma, Ga, mb, Gb = P[:3, 0], _hankel3(P[:, 1]), P[:3, 2], _hankel3(P[:, 3])
     z = jnp.zeros((3, 3), dtype=Ga.dtype)
     M = jnp.concatenate([-VC @ mb, -VC @ ma])
     J = jnp.block([[z, -VC @ Gb], [-VC @ Ga, z]])
@@ -397,10 +432,11 @@ def linearized_kernel(T, p: TriplonParams, grid: TriplonGrid):
     ``K = [[0, -VC M^beta], [-VC M^alpha, 0]]`` with ``M^b_ij = <u_i u_j tanh(xi/2T)/(2 xi)>``.
     A superconducting instability is an eigenvalue ``+1`` of K.
     """
-    sw = grid.weight / grid.n_cells
     wa, wb = grid.u_alpha[0], grid.u_beta[0]  # u = w (1, eta, eta^2): M_ij = <w^2 eta^(i+j) g>
-    Ma = _hankel3(_power_sums(sw * wa * wa * _kernel_g(jnp.abs(grid.xi_alpha), T), grid.eta, 4))
-    Mb = _hankel3(_power_sums(sw * wb * wb * _kernel_g(jnp.abs(grid.xi_beta), T), grid.eta, 4))
+    P = power_moments(
+        grid, wa * wa * _kernel_g(jnp.abs(grid.xi_alpha), T), wb * wb * _kernel_g(jnp.abs(grid.xi_beta), T)
+    )
+    Ma, Mb = _hankel3(P[:, 0]), _hankel3(P[:, 1])
     VC = coupling_matrix(p)
     z = jnp.zeros((3, 3))
     return jnp.block([[z, -VC @ Mb], [-VC @ Ma, z]])
@@ -495,9 +531,9 @@ def condensation_free_energy_complex(dar, dai, dbr, dbi, p: TriplonParams, grid:
     fa, ar, ai = _band_terms_complex(dar, dai, grid.xi_alpha, p.T)
     fb, br, bi = _band_terms_complex(dbr, dbi, grid.xi_beta, p.T)
     VC = coupling_matrix(p)
-    mar, mai = moments(grid.u_alpha, ar, grid), moments(grid.u_alpha, ai, grid)
-    mbr, mbi = moments(grid.u_beta, br, grid), moments(grid.u_beta, bi, grid)
-    return zone_mean(fa + fb, grid) + 2.0 * (mar @ VC @ mbr + mai @ VC @ mbi)
+    wa, wb = grid.u_alpha[0], grid.u_beta[0]
+    P = power_moments(grid, fa + fb, wa * ar, wa * ai, wb * br, wb * bi)
+    return P[0, 0] + 2.0 * (P[:3, 1] @ VC @ P[:3, 3] + P[:3, 2] @ VC @ P[:3, 4])
 
 
 def gaps_from_coefficients_complex(r, grid: TriplonGrid):
@@ -517,47 +553,50 @@ def gap_map_complex(dar, dai, dbr, dbi, p: TriplonParams, grid: TriplonGrid):
     Eb = _safe_norm3(grid.xi_beta, dbr, dbi)
     ga, gb = _kernel_g_where(Ea, p.T), _kernel_g_where(Eb, p.T)
     VC = coupling_matrix(p)
-    na_r = _combine(-(VC @ moments(grid.u_beta, dbr * gb, grid)), grid.u_alpha)
-    na_i = _combine(-(VC @ moments(grid.u_beta, dbi * gb, grid)), grid.u_alpha)
-    nb_r = _combine(-(VC @ moments(grid.u_alpha, dar * ga, grid)), grid.u_beta)
-    nb_i = _combine(-(VC @ moments(grid.u_alpha, dai * ga, grid)), grid.u_beta)
-    return na_r, na_i, nb_r, nb_i
+    wa, wb = grid.u_alpha[0], grid.u_beta[0]
+    P = -VC @ power_moments(grid, wb * dbr * gb, wb * dbi * gb, wa * dar * ga, wa * dai * ga)[:3]
+    ua, ub = grid.u_alpha, grid.u_beta
+    return _combine(P[:, 0], ua), _combine(P[:, 1], ua), _combine(P[:, 2], ub), _combine(P[:, 3], ub)
 
 
 def coefficient_map_complex(r, p: TriplonParams, grid: TriplonGrid):
     """Eq. (14) on the 12 real coefficients ``(Re c, Im c)``: ``r -> r_new`` (cf. :func:`coefficient_map`)."""
     dar, dai, dbr, dbi = gaps_from_coefficients_complex(r, grid)
-    ga = _kernel_g_where(_safe_norm3(grid.xi_alpha, dar, dai), p.T) * grid.weight / grid.n_cells
-    gb = _kernel_g_where(_safe_norm3(grid.xi_beta, dbr, dbi), p.T) * grid.weight / grid.n_cells
+    ga = _kernel_g_where(_safe_norm3(grid.xi_alpha, dar, dai), p.T) * grid.u_alpha[0]
+    gb = _kernel_g_where(_safe_norm3(grid.xi_beta, dbr, dbi), p.T) * grid.u_beta[0]
     VC = coupling_matrix(p)
-    ma = jnp.stack([grid.u_alpha @ (dar * ga), grid.u_alpha @ (dai * ga)])  # (2, 3)
-    mb = jnp.stack([grid.u_beta @ (dbr * gb), grid.u_beta @ (dbi * gb)])
-    a_new = -mb @ VC  # VC is diagonal (symmetric): rows are (Re, Im)
-    b_new = -ma @ VC
-    return jnp.concatenate([a_new[0], b_new[0], a_new[1], b_new[1]])
+    P = -VC @ power_moments(grid, dar * ga, dai * ga, dbr * gb, dbi * gb)[:3]  # (3, 4)
+    return jnp.concatenate([P[:, 2], P[:, 0], P[:, 3], P[:, 1]])
 
 
-def _g_and_h(E, T):
+def _g_and_h(E, T, zero_T=None):
     """``(g, h)`` with ``g = tanh(E/2T)/(2E)`` and ``h = g'(E)/E`` (for the complex Jacobian).
 
     ``h = [sech^2(E/2T)/(4T) - g]/E^2``, ``-1/(2E^3)`` at T = 0; below ``E = 10^-2 T`` its
     series ``-(1/16T^3)(2/3 - 8y^2/15 + 34y^4/105)``, ``y = E/2T`` (the difference cancels
     there).  Only Newton's Jacobian uses ``h``: its accuracy sets the convergence rate,
-    never the solution.
+    never the solution.  ``zero_T``: as in :func:`_branch` (``None``: both forms, one selected).
     """
     Tpos, Ts = _positive_T(T)
     Epos = E > 0
     Es = jnp.where(Epos, E, 1.0)
-    x = Es / Ts
-    t = _tanh_half(x)[1]
-    g_T = jnp.where(Epos, t / (2.0 * Es), 1.0 / (4.0 * Ts))
-    y2 = 0.25 * jnp.where(Epos, x * x, 0.0)
-    series = -(2.0 / 3.0 - 8.0 * y2 / 15.0 + 34.0 * y2 * y2 / 105.0) / (16.0 * Ts**3)
-    direct = ((1.0 - t * t) / (4.0 * Ts) - g_T) / (Es * Es)
-    h_T = jnp.where(jnp.where(Epos, x, 0.0) < 1e-2, series, direct)
-    g_0 = jnp.where(Epos, 0.5 / Es, 0.0)
-    h_0 = jnp.where(Epos, -0.5 / (Es * Es * Es), 0.0)
-    return jnp.where(Tpos, g_T, g_0), jnp.where(Tpos, h_T, h_0)
+
+    def finite():
+        x = Es / Ts
+        t = _tanh_half(x)[1]
+        g_T = jnp.where(Epos, t / (2.0 * Es), 1.0 / (4.0 * Ts))
+        y2 = 0.25 * jnp.where(Epos, x * x, 0.0)
+        series = -(2.0 / 3.0 - 8.0 * y2 / 15.0 + 34.0 * y2 * y2 / 105.0) / (16.0 * Ts**3)
+        direct = ((1.0 - t * t) / (4.0 * Ts) - g_T) / (Es * Es)
+        return g_T, jnp.where(jnp.where(Epos, x, 0.0) < 1e-2, series, direct)
+
+    def zero():
+        return jnp.where(Epos, 0.5 / Es, 0.0), jnp.where(Epos, -0.5 / (Es * Es * Es), 0.0)
+
+    if zero_T is None:
+        (g_T, h_T), (g_0, h_0) = finite(), zero()
+        return jnp.where(Tpos, g_T, g_0), jnp.where(Tpos, h_T, h_0)
+    return zero() if zero_T else finite()
 
 
 def coefficient_map_complex_jacobian(r, p: TriplonParams, grid: TriplonGrid):
@@ -590,23 +629,28 @@ def complex_moments_and_grams(r, p: TriplonParams, grid: TriplonGrid):
     ``m_b``: complex moments ``<u chi_b>`` as ``(Re, Im) x 3``; ``D_b = d m_b / d (Re c_b, Im c_b)``,
     the 6 x 6 Gram matrix ``<u_i u_j d chi_s / d Delta_t>`` (s, t = Re, Im).
     """
-    sw = grid.weight / grid.n_cells
+    return _at_temperature(_complex_moments_and_grams, p.T, r, p, grid)
+
+
+def _complex_moments_and_grams(r, p, grid, zero_T):
 
     def band(cr, ci, u, xi):
         dr, di = _combine(cr, u), _combine(ci, u)
         E = _safe_norm3(xi, dr, di)
-        g, h = _g_and_h(E, p.T)
-        w = u[0]  # u = w (1, eta, eta^2): moments and Grams are power sums in eta (one fused loop)
-        m = jnp.stack([_power_sums(sw * w * dr * g, grid.eta, 2), _power_sums(sw * w * di * g, grid.eta, 2)])
+        g, h = _g_and_h(E, p.T, zero_T)
+        w = u[0]  # u = w (1, eta, eta^2): moments and Grams are power sums in eta
+        w2 = w * w
+        return w * dr * g, w * di * g, w2 * (g + dr * dr * h), w2 * (dr * di * h), w2 * (g + di * di * h)
 
-        def gram(j):
-            return _hankel3(_power_sums(sw * w * w * j, grid.eta, 4))
+    P = power_moments(
+        grid, *band(r[0:3], r[6:9], grid.u_alpha, grid.xi_alpha), *band(r[3:6], r[9:12], grid.u_beta, grid.xi_beta)
+    )
 
-        G_rr, G_ri, G_ii = gram(g + dr * dr * h), gram(dr * di * h), gram(g + di * di * h)
-        # d m / d (c_r, c_i): (2*3) x (2*3)
-        D = jnp.block([[G_rr, G_ri], [G_ri, G_ii]])
-        return m, D
+    def unpack(Q):
+        m = jnp.stack([Q[:3, 0], Q[:3, 1]])
+        G_rr, G_ri, G_ii = _hankel3(Q[:, 2]), _hankel3(Q[:, 3]), _hankel3(Q[:, 4])
+        return m, jnp.block([[G_rr, G_ri], [G_ri, G_ii]])  # d m / d (c_r, c_i): (2*3) x (2*3)
 
-    ma, Da = band(r[0:3], r[6:9], grid.u_alpha, grid.xi_alpha)
-    mb, Db = band(r[3:6], r[9:12], grid.u_beta, grid.xi_beta)
+    ma, Da = unpack(P[:, :5])
+    mb, Db = unpack(P[:, 5:])
     return ma, Da, mb, Db
