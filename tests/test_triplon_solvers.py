@@ -18,8 +18,11 @@ from jaxnickel.triplon import (
 from jaxnickel.triplon.analytic import delta_weak_coupling, gaps_eq17
 from jaxnickel.triplon.bands import dos_fermi
 from jaxnickel.triplon.pairing import (
+    coefficient_map,
     condensation_free_energy,
+    free_energy_and_map,
     gap_map,
+    gaps_from_coefficients,
     make_grid,
     pair_amplitude,
 )
@@ -55,6 +58,18 @@ def test_free_energy_gradient_is_the_gap_equation(paper_point, T):
     dchi_b = jax.grad(lambda x: jnp.sum(pair_amplitude(x, g.xi_beta, p.T)[1]))(db)
     np.testing.assert_allclose(np.asarray(ga), np.asarray(2 * dchi_a * (da - na) / n**2), rtol=1e-9, atol=1e-18)
     np.testing.assert_allclose(np.asarray(gb), np.asarray(2 * dchi_b * (db - nb) / n**2), rtol=1e-9, atol=1e-18)
+
+
+@pytest.mark.parametrize("T", [0.0, 0.004])
+def test_fused_free_energy_and_map_match_the_separate_passes(paper_point, T):
+    """The one-pass (F, M(c)) of a candidate equals F from the functional and M from Eq. (14)."""
+    p = paper_point.replace(T=T)
+    g = _grid(p, 32)
+    c = jnp.asarray(np.random.default_rng(4).normal(0, 0.02, 6))
+    f, M = free_energy_and_map(c, p, g)
+    assert float(f) == pytest.approx(float(condensation_free_energy(*gaps_from_coefficients(c, g), p, g)), rel=1e-13)
+    np.testing.assert_allclose(np.asarray(M), np.asarray(coefficient_map(c, p, g)), rtol=1e-13, atol=1e-17)
+    assert np.max(np.abs(np.asarray(M - c))) > 1e-4  # a random c is far from a solution
 
 
 def test_free_energy_gradient_matches_finite_differences(paper_point):

@@ -358,6 +358,25 @@ def _condensation_free_energy(delta_alpha, delta_beta, p, grid, zero_T):
     return P[0, 0] + 2.0 * P[:3, 1] @ coupling_matrix(p) @ P[:3, 2]
 
 
+def free_energy_and_map(c, p: TriplonParams, grid: TriplonGrid):
+    """``(f[Delta(c)] - f[0], M(c))`` from one pass: the free energy and :func:`coefficient_map`.
+
+    The functional's pair amplitudes are the right-hand side of (14), so the map's
+    moments come with the free energy (the residual of a candidate costs no second pass).
+    """
+    return _at_temperature(_free_energy_and_map, p.T, c, p, grid)
+
+
+def _free_energy_and_map(c, p, grid, zero_T):
+    da, db = gaps_from_coefficients(c, grid)
+    fa, chi_a = _band_terms(da, grid.xi_alpha, p.T, zero_T)
+    fb, chi_b = _band_terms(db, grid.xi_beta, p.T, zero_T)
+    P = power_moments(grid, fa + fb, grid.u_alpha[0] * chi_a, grid.u_beta[0] * chi_b)
+    VC = coupling_matrix(p)
+    f = P[0, 0] + 2.0 * P[:3, 1] @ VC @ P[:3, 2]
+    return f, jnp.concatenate([-VC @ P[:3, 2], -VC @ P[:3, 1]])
+
+
 def gap_map(delta_alpha, delta_beta, p: TriplonParams, grid: TriplonGrid):
     """Right-hand side of Eq. (14) on the grid: ``(Delta_alpha_new, Delta_beta_new)``."""
     _, chi_a = pair_amplitude(delta_alpha, grid.xi_alpha, p.T)
