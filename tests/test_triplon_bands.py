@@ -26,6 +26,7 @@ from jaxnickel.triplon.bands import (
     dispersion,
     dos_fermi,
     dos_vs_density,
+    fermi_rays_all,
     fermi_surface,
     fillings,
     form_factors,
@@ -390,6 +391,28 @@ def test_fermi_surface_rays_from_gamma():
     assert np.isnan(b[0]) and np.isnan(b[-1]) and not np.isnan(b[2])
     # on the diagonal eta = 0, so both bands cross at the same k_F
     assert a[2] == pytest.approx(b[2], abs=1e-13)
+
+
+def test_fermi_rays_all_is_fermi_surface_and_the_early_stop_is_exact():
+    """The one-loop k_F of both bands and centres equals fermi_surface per ray, bit for bit.
+
+    The bisection stops once no bracket moves; more allowed halvings (200) cannot change
+    the result, fewer (30) must (the bracket is then ~r_max / 256 / 2^30 ~ 1e-11 wide and
+    the Newton step leaves an error ~ curvature x width^2 above rounding only at ~1e-17,
+    so the test asks for a difference in the last bits, not in the physics).
+    """
+    th = jnp.linspace(0.0, 0.5 * np.pi, 31)
+    for bp in (PAPER, PAPER.replace(mu=PAPER.mu + 0.2)):
+        kf = np.asarray(fermi_rays_all(bp, th))
+        for ic, center in enumerate(("G", "M")):
+            for b, band in enumerate(BANDS):
+                ref = np.asarray(fermi_surface(bp, band, th, center=center)["k_F"])
+                np.testing.assert_array_equal(kf[ic, b], ref)
+        np.testing.assert_array_equal(np.asarray(fermi_rays_all(bp, th, n_bisect=200)), kf)
+        assert np.sum(np.isfinite(kf)) > 60  # most rays cross a sheet
+    short = np.asarray(fermi_rays_all(PAPER, th, n_bisect=30))
+    assert not np.array_equal(short, np.asarray(fermi_rays_all(PAPER, th)), equal_nan=True)
+    np.testing.assert_allclose(short, np.asarray(fermi_rays_all(PAPER, th)), atol=1e-12)
 
 
 def test_figs_3a_4a_ratios_converged_in_grid():

@@ -690,6 +690,33 @@ def band_path(bp: BandParams, n_per_segment: int = 200) -> dict:
 _CENTERS = {"G": (0.0, 0.0), "Gamma": (0.0, 0.0), "M": (math.pi, math.pi)}
 
 
+def _bisect_rays(xis, occ0, lo, hi, n_bisect):
+    """Bisect the brackets ``[lo_i, hi_i]`` of ``xi_i(r) = 0`` (sign ``occ0_i`` at the centre), all in one loop.
+
+    At most ``n_bisect`` halvings; the loop stops once no bracket moves (its midpoint rounds
+    to an end point, after ~46-55 halvings from a ``r_max / 256`` bracket), which gives the
+    ``n_bisect``-step result bit for bit.  The brackets carry no derivative (the callers'
+    Newton step gives k_F's).
+    """
+
+    def body(carry):
+        i, brackets = carry
+        out = []
+        for xi, o, (lo_, hi_) in zip(xis, occ0, brackets, strict=True):
+            mid = 0.5 * (lo_ + hi_)
+            same = (xi(mid) < 0.0) == o
+            out.append((jnp.where(same, mid, lo_), jnp.where(same, hi_, mid)))
+        return i + 1, tuple(out)
+
+    def moving(carry):
+        i, brackets = carry
+        m = [jnp.any((0.5 * (a + b) != a) & (0.5 * (a + b) != b)) for a, b in brackets]
+        return (i < n_bisect) & jnp.any(jnp.stack(m))
+
+    start = tuple((jax.lax.stop_gradient(a), jax.lax.stop_gradient(b)) for a, b in zip(lo, hi, strict=True))
+    return jax.lax.while_loop(moving, body, (jnp.asarray(0), start))[1]
+
+
 @partial(jax.jit, static_argnames=("band", "n_scan", "n_bisect", "center"))
 def _fermi_surface_jit(bp, theta, band, n_scan, n_bisect, center):
     cx, cy = _CENTERS[center]
@@ -710,13 +737,7 @@ def _fermi_surface_jit(bp, theta, band, n_scan, n_bisect, center):
     hi = r_max * (j + 1) / n_scan
     lo = r_max * j / n_scan
 
-    def body(_, carry):
-        lo, hi = carry
-        mid = 0.5 * (lo + hi)
-        same = (xi(mid) < 0.0) == occ0
-        return jnp.where(same, mid, lo), jnp.where(same, hi, mid)
-
-    lo, hi = jax.lax.fori_loop(0, n_bisect, body, (lo, hi))
+    ((lo, hi),) = _bisect_rays([xi], [occ0], [lo], [hi], n_bisect)
     xlo, xhi = xi(lo), xi(hi)
     # the end point with the smaller |xi| (both are within a few ulp of the root)
     kf = jnp.where(jnp.abs(xlo) <= jnp.abs(xhi), lo, hi)
@@ -728,6 +749,53 @@ def _fermi_surface_jit(bp, theta, band, n_scan, n_bisect, center):
     kf = kf0 - xi0 / jnp.where(dxi != 0, dxi, 1.0)
     kf = jnp.where(found, kf, jnp.nan)
     return {"theta": theta, "k_F": kf, "kx": cx + kf * c, "ky": cy + kf * s}
+
+
+@partial(jax.jit, static_argnames=("n_scan", "n_bisect"))
+def fermi_rays_all(bp, theta, n_scan: int = 256, n_bisect: int = 80):
+    """``k_F`` of :func:`fermi_surface` for both centres (Gamma, M) and both bands at once.
+
+    Returns an array ``(2 centres, 2 bands, len(theta))``, each entry computed by the same
+    operations as ``fermi_surface(bp, band, theta, n_bisect, center=..., n_scan=n_scan)["k_F"]``
+    (NaN where the ray has no crossing), but with the four bisections in one loop: a
+    solution's Fermi-surface gaps, the fitter and the synthetic data need all four, and
+    four 80-step loops over 91 angles cost more in loop overhead than in arithmetic.
+    """
+    c, s = jnp.cos(theta), jnp.sin(theta)
+    r_max = math.pi / jnp.maximum(jnp.abs(c), jnp.abs(s))
+    combos = [(cen, band) for cen in ("G", "M") for band in (0, 1)]
+
+    def xi_of(cen, band):
+        cx, cy = _CENTERS[cen]
+
+        def xi(r, c=c, s=s):
+            return dispersion(cx + r * c, cy + r * s, bp)[band]
+
+        return xi
+
+    xis = [xi_of(cen, band) for cen, band in combos]
+    frac = jnp.arange(1, n_scan + 1) / n_scan
+    r_scan = r_max[..., None] * frac
+    occ0, found, lo, hi = [], [], [], []
+    for xi in xis:
+        o = xi(jnp.zeros_like(theta)) < 0.0
+        changed = (xi(r_scan, c[..., None], s[..., None]) < 0.0) != o[..., None]
+        j = jnp.argmax(changed, axis=-1)  # first index with a change
+        occ0.append(o)
+        found.append(jnp.any(changed, axis=-1))
+        lo.append(r_max * j / n_scan)
+        hi.append(r_max * (j + 1) / n_scan)
+
+    brackets = _bisect_rays(xis, occ0, lo, hi, n_bisect)
+    kfs = []
+    for xi, f, (lo_, hi_) in zip(xis, found, brackets, strict=True):
+        kf = jnp.where(jnp.abs(xi(lo_)) <= jnp.abs(xi(hi_)), lo_, hi_)
+        # one Newton step from the gradient-stopped root (as in fermi_surface)
+        kf0 = jax.lax.stop_gradient(jnp.where(f, kf, 0.5 * r_max))
+        xi0, dxi = jax.jvp(xi, (kf0,), (jnp.ones_like(kf0),))
+        kf = kf0 - xi0 / jnp.where(dxi != 0, dxi, 1.0)
+        kfs.append(jnp.where(f, kf, jnp.nan))
+    return jnp.stack(kfs).reshape(2, 2, *theta.shape)
 
 
 def fermi_surface(

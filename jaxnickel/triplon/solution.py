@@ -25,7 +25,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
 from ..results import RESULTS, classify, describe
-from .bands import _fermi_surface_jit, dispersion, form_factors
+from .bands import dispersion, fermi_rays_all, form_factors
 from .params import K_B, TriplonParams
 
 __all__ = [
@@ -420,20 +420,40 @@ def pocket_centers(bp):
     return out
 
 
+def fermi_surface_points(bands, theta):
+    """``(kx, ky)``, each ``(2 sheets, len(theta))``: both sheets at Fermi-surface angles ``theta``.
+
+    Each sheet's angle is measured around its pocket's centre (Gamma or M, from
+    :func:`~jaxnickel.triplon.bands.pocket_centers`); NaN where the sheet is not a pocket
+    around either.  One bisection loop for both sheets and both centres
+    (:func:`~jaxnickel.triplon.bands.fermi_rays_all`).
+    """
+    centers = pocket_centers(bands)
+    kf = fermi_rays_all(bands, theta, 256, 80)  # (centre, band, theta)
+    c, s = jnp.cos(theta), jnp.sin(theta)
+    kxs, kys = [], []
+    for b in (0, 1):
+        center = centers[b]
+        kx_g, ky_g = kf[0, b] * c, kf[0, b] * s
+        kx_m, ky_m = math.pi + kf[1, b] * c, math.pi + kf[1, b] * s
+        kxs.append(jnp.where(center == 0, kx_g, jnp.where(center == 1, kx_m, jnp.nan)))
+        kys.append(jnp.where(center == 0, ky_g, jnp.where(center == 1, ky_m, jnp.nan)))
+    return jnp.stack(kxs), jnp.stack(kys)
+
+
+def _gap_at(coeffs_b, kx, ky):
+    eta = form_factors(kx, ky)[3]
+    return coeffs_b[0] + coeffs_b[1] * eta + coeffs_b[2] * eta**2
+
+
 def fermi_surface_gaps(p, coeffs_b, band, theta):
     """Gap ``c0 + c1 eta + c2 eta^2`` of sheet ``band`` (0/1) at Fermi-surface angles ``theta``.
 
     Returns ``(gap, kx, ky)``; NaN where the sheet is not a pocket around Gamma or M.
     Shared by the solution, the synthetic data and the fitter.
     """
-    center = pocket_centers(p.bands)[band]
-    fs_g = _fermi_surface_jit(p.bands, theta, band, 256, 80, "G")
-    fs_m = _fermi_surface_jit(p.bands, theta, band, 256, 80, "M")
-    kx = jnp.where(center == 0, fs_g["kx"], jnp.where(center == 1, fs_m["kx"], jnp.nan))
-    ky = jnp.where(center == 0, fs_g["ky"], jnp.where(center == 1, fs_m["ky"], jnp.nan))
-    eta = form_factors(kx, ky)[3]
-    gap = coeffs_b[0] + coeffs_b[1] * eta + coeffs_b[2] * eta**2
-    return gap, kx, ky
+    kx, ky = fermi_surface_points(p.bands, theta)
+    return _gap_at(coeffs_b, kx[band], ky[band]), kx[band], ky[band]
 
 
 #: a state is complex (time-reversal broken) when ``max |Im c| > TRB_TOL max |c|`` in the canonical gauge
@@ -471,10 +491,10 @@ def build_solution(
     is_d = d_size > s_size
     trb = (jnp.max(jnp.abs(r[6:])) > TRB_TOL * scale) & (scale > 0)
     theta = jnp.linspace(0.0, 0.5 * jnp.pi, N_THETA)
-    ga, kxa, kya = fermi_surface_gaps(p, ca, 0, theta)
-    gb, kxb, kyb = fermi_surface_gaps(p, cb, 1, theta)
-    gai = fermi_surface_gaps(p, ia, 0, theta)[0]
-    gbi = fermi_surface_gaps(p, ib, 1, theta)[0]
+    kx, ky = fermi_surface_points(p.bands, theta)  # both sheets, one bisection loop
+    kxa, kya, kxb, kyb = kx[0], ky[0], kx[1], ky[1]
+    ga, gb = _gap_at(ca, kxa, kya), _gap_at(cb, kxb, kyb)
+    gai, gbi = _gap_at(ia, kxa, kya), _gap_at(ib, kxb, kyb)
 
     def part_max(kx, ky, re, im, idx):
         eta = form_factors(kx, ky)[3]

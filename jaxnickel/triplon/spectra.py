@@ -86,7 +86,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..solvers import require_x64
-from .bands import _energy_gradients, _fermi_surface_jit, dos_fermi
+from .bands import _energy_gradients, dos_fermi, fermi_rays_all
 from .params import K_B, TriplonParams, validate_params
 from .solution import pocket_centers
 
@@ -135,12 +135,13 @@ class FermiLine(eqx.Module):
         return jnp.sum(self.weight_alpha), jnp.sum(self.weight_beta)
 
 
-def _sheet_nodes(bp, band, theta):
-    """``(weight, eta, kx, ky)`` of one sheet at angles ``theta`` (NaN where it is no pocket)."""
+def _sheet_nodes(bp, band, theta, kf_all):
+    """``(weight, eta, kx, ky)`` of one sheet at angles ``theta`` (NaN where it is no pocket).
+
+    ``kf_all``: :func:`~jaxnickel.triplon.bands.fermi_rays_all` at ``theta``.
+    """
     center = pocket_centers(bp)[band]
-    fs_g = _fermi_surface_jit(bp, theta, band, 256, 80, "G")
-    fs_m = _fermi_surface_jit(bp, theta, band, 256, 80, "M")
-    kf = jnp.where(center == 0, fs_g["k_F"], jnp.where(center == 1, fs_m["k_F"], jnp.nan))
+    kf = jnp.where(center == 0, kf_all[0, band], jnp.where(center == 1, kf_all[1, band], jnp.nan))
     cx = jnp.where(center == 1, math.pi, 0.0)
     c, s = jnp.cos(theta), jnp.sin(theta)
     kx, ky = cx + kf * c, cx + kf * s
@@ -160,8 +161,9 @@ def fermi_line(bands, n_fs: int = N_FS) -> FermiLine:
     beta band's Lifshitz points): :func:`spectrum` refuses such parameters.
     """
     theta = (jnp.arange(n_fs) + 0.5) * (0.5 * math.pi / n_fs)
-    wa, ea, kxa, kya = _sheet_nodes(bands, 0, theta)
-    wb, eb, kxb, kyb = _sheet_nodes(bands, 1, theta)
+    kf_all = fermi_rays_all(bands, theta, 256, 80)  # both sheets and centres, one bisection loop
+    wa, ea, kxa, kya = _sheet_nodes(bands, 0, theta, kf_all)
+    wb, eb, kxb, kyb = _sheet_nodes(bands, 1, theta, kf_all)
     return FermiLine(
         theta=theta,
         weight_alpha=wa,
