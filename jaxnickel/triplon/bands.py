@@ -717,6 +717,30 @@ def _bisect_rays(xis, occ0, lo, hi, n_bisect):
     return jax.lax.while_loop(moving, body, (jnp.asarray(0), start))[1]
 
 
+def _ray_brackets(xi, theta, r_max, c, s, n_scan):
+    """``(occ0, found, lo, hi)``: occupation at the centre and the first scan interval where it changes."""
+    occ0 = xi(jnp.zeros_like(theta)) < 0.0
+    r_scan = r_max[..., None] * (jnp.arange(1, n_scan + 1) / n_scan)
+    changed = (xi(r_scan, c[..., None], s[..., None]) < 0.0) != occ0[..., None]
+    j = jnp.argmax(changed, axis=-1)  # first index with a change
+    return occ0, jnp.any(changed, axis=-1), r_max * j / n_scan, r_max * (j + 1) / n_scan
+
+
+def _ray_root(xi, found, lo, hi, r_max):
+    """``k_F`` from a collapsed bracket: the end with the smaller ``|xi|``, then one Newton step.
+
+    The Newton step starts from the gradient-stopped bisection root: the value moves by
+    ~1e-15, and derivatives w.r.t. the band parameters become the implicit-function ones,
+    ``dk_F/dp = -(dxi/dp)/(dxi/dr)`` (bisection alone has zero derivative).  NaN where the
+    ray has no crossing.
+    """
+    kf = jnp.where(jnp.abs(xi(lo)) <= jnp.abs(xi(hi)), lo, hi)
+    kf0 = jax.lax.stop_gradient(jnp.where(found, kf, 0.5 * r_max))
+    xi0, dxi = jax.jvp(xi, (kf0,), (jnp.ones_like(kf0),))
+    kf = kf0 - xi0 / jnp.where(dxi != 0, dxi, 1.0)
+    return jnp.where(found, kf, jnp.nan)
+
+
 @partial(jax.jit, static_argnames=("band", "n_scan", "n_bisect", "center"))
 def _fermi_surface_jit(bp, theta, band, n_scan, n_bisect, center):
     cx, cy = _CENTERS[center]
@@ -726,28 +750,10 @@ def _fermi_surface_jit(bp, theta, band, n_scan, n_bisect, center):
     def xi(r, c=c, s=s):
         return dispersion(cx + r * c, cy + r * s, bp)[band]
 
-    occ0 = xi(jnp.zeros_like(theta)) < 0.0
-    # coarse scan for the first change of occupation along the ray
-    frac = jnp.arange(1, n_scan + 1) / n_scan
-    r_scan = r_max[..., None] * frac
-    occ_scan = xi(r_scan, c[..., None], s[..., None]) < 0.0
-    changed = occ_scan != occ0[..., None]
-    found = jnp.any(changed, axis=-1)
-    j = jnp.argmax(changed, axis=-1)  # first index with a change
-    hi = r_max * (j + 1) / n_scan
-    lo = r_max * j / n_scan
-
+    # coarse scan for the first change of occupation along the ray, then bisection
+    occ0, found, lo, hi = _ray_brackets(xi, theta, r_max, c, s, n_scan)
     ((lo, hi),) = _bisect_rays([xi], [occ0], [lo], [hi], n_bisect)
-    xlo, xhi = xi(lo), xi(hi)
-    # the end point with the smaller |xi| (both are within a few ulp of the root)
-    kf = jnp.where(jnp.abs(xlo) <= jnp.abs(xhi), lo, hi)
-    # One Newton step from the (gradient-stopped) bisection root: the value moves by
-    # ~1e-15, and derivatives w.r.t. the band parameters become the implicit-function
-    # ones, dk_F/dp = -(dxi/dp)/(dxi/dr) (bisection alone has zero derivative).
-    kf0 = jax.lax.stop_gradient(jnp.where(found, kf, 0.5 * r_max))
-    xi0, dxi = jax.jvp(xi, (kf0,), (jnp.ones_like(kf0),))
-    kf = kf0 - xi0 / jnp.where(dxi != 0, dxi, 1.0)
-    kf = jnp.where(found, kf, jnp.nan)
+    kf = _ray_root(xi, found, lo, hi, r_max)
     return {"theta": theta, "k_F": kf, "kx": cx + kf * c, "ky": cy + kf * s}
 
 
@@ -774,27 +780,9 @@ def fermi_rays_all(bp, theta, n_scan: int = 256, n_bisect: int = 80):
         return xi
 
     xis = [xi_of(cen, band) for cen, band in combos]
-    frac = jnp.arange(1, n_scan + 1) / n_scan
-    r_scan = r_max[..., None] * frac
-    occ0, found, lo, hi = [], [], [], []
-    for xi in xis:
-        o = xi(jnp.zeros_like(theta)) < 0.0
-        changed = (xi(r_scan, c[..., None], s[..., None]) < 0.0) != o[..., None]
-        j = jnp.argmax(changed, axis=-1)  # first index with a change
-        occ0.append(o)
-        found.append(jnp.any(changed, axis=-1))
-        lo.append(r_max * j / n_scan)
-        hi.append(r_max * (j + 1) / n_scan)
-
+    occ0, found, lo, hi = zip(*(_ray_brackets(xi, theta, r_max, c, s, n_scan) for xi in xis), strict=True)
     brackets = _bisect_rays(xis, occ0, lo, hi, n_bisect)
-    kfs = []
-    for xi, f, (lo_, hi_) in zip(xis, found, brackets, strict=True):
-        kf = jnp.where(jnp.abs(xi(lo_)) <= jnp.abs(xi(hi_)), lo_, hi_)
-        # one Newton step from the gradient-stopped root (as in fermi_surface)
-        kf0 = jax.lax.stop_gradient(jnp.where(f, kf, 0.5 * r_max))
-        xi0, dxi = jax.jvp(xi, (kf0,), (jnp.ones_like(kf0),))
-        kf = kf0 - xi0 / jnp.where(dxi != 0, dxi, 1.0)
-        kfs.append(jnp.where(f, kf, jnp.nan))
+    kfs = [_ray_root(xi, f, a, b, r_max) for xi, f, (a, b) in zip(xis, found, brackets, strict=True)]
     return jnp.stack(kfs).reshape(2, 2, *theta.shape)
 
 

@@ -351,10 +351,15 @@ def condensation_free_energy(delta_alpha, delta_beta, p: TriplonParams, grid: Tr
     return _at_temperature(_condensation_free_energy, p.T, delta_alpha, delta_beta, p, grid)
 
 
-def _condensation_free_energy(delta_alpha, delta_beta, p, grid, zero_T):
+def _free_energy_sums(delta_alpha, delta_beta, p, grid, zero_T):
+    """Power sums of one pass: ``P[:, 0]`` of the single-band terms, ``P[:, 1]``/``P[:, 2]`` of ``w chi``."""
     fa, chi_a = _band_terms(delta_alpha, grid.xi_alpha, p.T, zero_T)
     fb, chi_b = _band_terms(delta_beta, grid.xi_beta, p.T, zero_T)
-    P = power_moments(grid, fa + fb, grid.u_alpha[0] * chi_a, grid.u_beta[0] * chi_b)
+    return power_moments(grid, fa + fb, grid.u_alpha[0] * chi_a, grid.u_beta[0] * chi_b)
+
+
+def _condensation_free_energy(delta_alpha, delta_beta, p, grid, zero_T):
+    P = _free_energy_sums(delta_alpha, delta_beta, p, grid, zero_T)
     return P[0, 0] + 2.0 * P[:3, 1] @ coupling_matrix(p) @ P[:3, 2]
 
 
@@ -368,10 +373,7 @@ def free_energy_and_map(c, p: TriplonParams, grid: TriplonGrid):
 
 
 def _free_energy_and_map(c, p, grid, zero_T):
-    da, db = gaps_from_coefficients(c, grid)
-    fa, chi_a = _band_terms(da, grid.xi_alpha, p.T, zero_T)
-    fb, chi_b = _band_terms(db, grid.xi_beta, p.T, zero_T)
-    P = power_moments(grid, fa + fb, grid.u_alpha[0] * chi_a, grid.u_beta[0] * chi_b)
+    P = _free_energy_sums(*gaps_from_coefficients(c, grid), p, grid, zero_T)
     VC = coupling_matrix(p)
     f = P[0, 0] + 2.0 * P[:3, 1] @ VC @ P[:3, 2]
     return f, jnp.concatenate([-VC @ P[:3, 2], -VC @ P[:3, 1]])
