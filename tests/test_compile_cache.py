@@ -128,3 +128,53 @@ def test_stored_solve_program_is_used_instead_of_tracing(tmp_path, monkeypatch):
     np.testing.assert_array_equal(np.asarray(second.theta), np.asarray(direct.theta))
     assert float(first.energy) != float(second.energy)
     assert jnp.asarray(second.k_fields).shape == direct.k_fields.shape
+
+
+def test_stored_triplon_programs_are_used_instead_of_tracing(tmp_path, monkeypatch):
+    """The triplon solve and the spectrum (solve + conductance) take the same stored-program
+    path as the MixD solve: exported on the first call, deserialised on the next (the Python
+    ``solve_jax`` / ``spectrum_jax`` are never called again), bit-identical to the jitted path."""
+    import numpy as np
+
+    from jaxnickel import runtime
+    from jaxnickel.triplon import make_params
+
+    solve_mod = importlib.import_module("jaxnickel.triplon.solve")
+    spectra_mod = importlib.import_module("jaxnickel.triplon.spectra")
+
+    monkeypatch.setenv("JAXNICKEL_CACHE", "1")
+    monkeypatch.setitem(runtime._EXPORTS, "dir", None)
+    runtime.enable_exported_programs(tmp_path / "export")
+    n, bias = 32, np.linspace(-30.0, 30.0, 13)
+    p = make_params(lam=0.3, grid=n, check_resources=False)
+    q = make_params(lam=0.31, grid=n, check_resources=False)  # other values, same programs
+    kw = dict(method="fixed-point", channel="s", warn=False)
+    first = solve_mod.solve(p, n, **kw)
+    spectra_mod.spectrum(p, bias, gamma_meV=1.0, grid=n, channel="s")
+    assert len(list((tmp_path / "export").glob("triplon-solve-*.jaxexport"))) == 1
+    assert len(list((tmp_path / "export").glob("triplon-spectrum-*.jaxexport"))) == 1
+
+    def untraceable(*a, **k):
+        raise AssertionError("the stored program should have been used")
+
+    monkeypatch.setattr(solve_mod, "solve_jax", untraceable)
+    monkeypatch.setattr(spectra_mod, "spectrum_jax", untraceable)
+    second = solve_mod.solve(q, n, **kw)
+    spec = spectra_mod.spectrum(q, bias, gamma_meV=1.0, grid=n, channel="s")
+    monkeypatch.undo()
+    runtime._EXPORTS["dir"] = None
+    direct = solve_mod.solve(q, n, **kw)
+    direct_spec = spectra_mod.spectrum(q, bias, gamma_meV=1.0, grid=n, channel="s")
+    assert second.reduction == direct.reduction and bool(second.converged)
+    assert float(first.free_energy) != float(second.free_energy)
+    for a, b in zip(jax_leaves(second), jax_leaves(direct), strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(spec.conductance, direct_spec.conductance)
+    np.testing.assert_array_equal(spec.solution.coefficients, direct_spec.solution.coefficients)
+
+
+def jax_leaves(tree):
+    import jax
+    import numpy as np
+
+    return [np.asarray(x) for x in jax.tree_util.tree_leaves(tree)]

@@ -27,6 +27,7 @@ Both methods report ``residual = max_k |Delta - RHS of (14)|`` (eV) on the grid.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import equinox as eqx
@@ -465,6 +466,37 @@ def solve_jax(
 _solve_jit = eqx.filter_jit(solve_jax)
 
 
+def solution_treedef(params, n, method, zone="wedge", shell_points=None):
+    """The pytree structure of :func:`solve_jax`'s solution, built without tracing the solve
+    (what a stored :mod:`jax.export` program's output is unflattened into)."""
+    from .solution import TriplonSolution
+
+    reduction, k_points = describe_reduction(n, zone, shell_points)
+    arrays = {f.name: 0 for f in dataclasses.fields(TriplonSolution) if f.name not in _STATIC_FIELDS}
+    dummy = TriplonSolution(params=params, grid=n, method=method, reduction=reduction, k_points=k_points, **arrays)
+    return jax.tree_util.tree_structure(dummy)
+
+
+_STATIC_FIELDS = ("params", "grid", "method", "reduction", "k_points")
+
+
+def _run(params, n, method, kw):
+    """The compiled solve; a cold start of the CLI runs a stored :mod:`jax.export` program
+    (:func:`jaxnickel.runtime.enable_exported_programs`: no tracing of the branch search on a rerun)."""
+    from .. import runtime
+
+    if kw["init"] is not None or runtime._EXPORTS["dir"] is None:
+        return _solve_jit(params, n, method, **kw)
+    static = {k: v for k, v in kw.items() if k != "init"}
+    return runtime.exported_call(
+        "triplon-solve",
+        lambda p: solve_jax(p, n, method, **static),
+        (params,),
+        solution_treedef(params, n, method, kw["zone"], kw["shell_points"]),
+        dict(static, grid=n, method=method),
+    )
+
+
 _LADDER_PROGRESS = {"update": None}
 
 
@@ -619,10 +651,7 @@ def solve(
         raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
     if zone not in ZONES:
         raise ValueError(f"zone must be one of {', '.join(ZONES)}, got {zone!r}")
-    sol = _solve_jit(
-        params,
-        grid,
-        method,
+    kw = dict(
         channel=channel,
         init=init,
         tol=float(tol),
@@ -631,6 +660,7 @@ def solve(
         zone=zone,
         shell_points=shell_size(params, grid, zone) if shell else None,
     )
+    sol = _run(params, grid, method, kw)
     raise_or_warn(
         sol.result,
         f"triplon {method} solve did not converge",

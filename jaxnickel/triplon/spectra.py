@@ -398,9 +398,8 @@ def spectrum(
         n_omega, _ = energy_points(1e-3 * bias.min(), 1e-3 * bias.max(), gamma, T)
     elif not isinstance(n_omega, int) or n_omega < 16:
         raise ValueError(f"n_omega must be an integer >= 16, got {n_omega!r}")
-    g, ga, gb, sol = _spectrum_jit(
-        p, jnp.asarray(1e-3 * bias), jnp.asarray(gamma), jnp.asarray(float(tunnel_ratio)), grid, n_fs, n_omega, channel
-    )
+    args = (p, jnp.asarray(1e-3 * bias), jnp.asarray(gamma), jnp.asarray(float(tunnel_ratio)))
+    g, ga, gb, sol = _run_spectrum(args, grid, n_fs, n_omega, channel)
     line = _line_jit(p.bands, n_fs)
     Na, Nb = (float(v) for v in line.dos)
     return TunnellingSpectrum(
@@ -422,6 +421,25 @@ def spectrum(
 @eqx.filter_jit
 def _spectrum_jit(p, bias, gamma, ratio, grid, n_fs, n_omega, channel):
     return spectrum_jax(p, bias, gamma, ratio, grid=grid, n_fs=n_fs, n_omega=n_omega, channel=channel)
+
+
+def _run_spectrum(args, grid, n_fs, n_omega, channel):
+    """The compiled solve + conductance; a cold start of the CLI runs a stored :mod:`jax.export`
+    program (:func:`jaxnickel.runtime.enable_exported_programs`: no tracing on a rerun)."""
+    from .. import runtime
+    from .solve import solution_treedef
+
+    if runtime._EXPORTS["dir"] is None:
+        return _spectrum_jit(*args, grid, n_fs, n_omega, channel)
+    static = dict(grid=grid, n_fs=n_fs, n_omega=n_omega, channel=channel)
+    sol_tree = solution_treedef(args[0], grid, "fixed-point")
+    return runtime.exported_call(
+        "triplon-spectrum",
+        lambda p, bias, gamma, ratio: spectrum_jax(p, bias, gamma, ratio, **static),
+        args,
+        jax.tree_util.tree_structure((0, 0, 0, jax.tree_util.tree_unflatten(sol_tree, [0] * sol_tree.num_leaves))),
+        static,
+    )
 
 
 _line_jit = eqx.filter_jit(fermi_line)
