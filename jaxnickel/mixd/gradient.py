@@ -2,8 +2,10 @@
 
 Two forms: :func:`solve_gradient_wedge` (cold starts, the symmetric state on the
 irreducible wedge, the condensate eliminated by the hole number, one unconstrained
-L-BFGS run) and :func:`solve_gradient` (the full zone, augmented Lagrangian; warm starts
-that may break the symmetry).  The rest of this docstring describes the latter.
+L-BFGS run; on lattices above 64 x 64 / 512 rungs it starts from the variational minimum
+of the coarse lattice, :func:`coarse_gradient_start`) and :func:`solve_gradient` (the
+full zone, augmented Lagrangian; warm starts that may break the symmetry).  The rest of
+this docstring describes the latter.
 
 Unknowns are the full set of BCS angles ``theta_k`` (one per k-point) and the
 total condensate amplitude ``beta``; the hole number (B18)
@@ -31,7 +33,7 @@ import jax.numpy as jnp
 from ..solvers import minimize_constrained
 from .energy import energy_b9, hole_number, kspace
 
-__all__ = ["solve_gradient", "solve_gradient_wedge", "wedge_energy_canonical"]
+__all__ = ["solve_gradient", "solve_gradient_wedge", "wedge_energy_canonical", "coarse_gradient_start"]
 
 
 def solve_gradient(
@@ -241,3 +243,42 @@ def solve_gradient_wedge(params, lattice, theta0, *, tol=1e-10, max_steps=5000, 
     converged = (gnorm <= 10.0 * tol) & jnp.isfinite(e) & jnp.isfinite(gnorm)
     info = GradientInfo(converged=converged, iterations=steps, residual=gnorm, constraint=jnp.zeros_like(gnorm))
     return (theta, s, cth), b * jnp.sqrt(float(n)), mu, info
+
+
+def coarse_gradient_start(params, lattice, *, tol, max_steps, precondition=True):
+    """Reduced unknowns ``z = (b, mu, M_c)`` of the *variational* minimum on the coarse lattice.
+
+    The gradient method's coarse-to-fine start (issue 13), the counterpart of the fixed
+    point's coarse start: :func:`solve_gradient_wedge` minimises (B9) on the coarse lattice
+    of :func:`~jaxnickel.mixd.fixed_point._coarse` (64 x 64 / 512 rungs, same doping) from
+    the condensate-fraction-1/2 seed, and its minimum's mean fields (condensate ``b``,
+    ``mu`` from the stationarity in beta, the moments ``M_c = <sin theta psi_c>``) are
+    intensive, so they seed the BCS angles of the large lattice, ``theta_k =
+    atan2(Delta_k, xi_k)``, where L-BFGS then minimises (B9) itself.  For a gapped state the
+    lattice sums converge exponentially in L: the coarse minimum is the large lattice's to
+    rounding and the fine L-BFGS needs few (often no) iterations.  Nothing of the fixed-point
+    equations is solved.  Returns ``(z, coarse iterations)``, or ``None`` where no coarse
+    lattice applies (small lattices; rectangles whose coarse lattice has other moments).
+    """
+    from . import kpoints
+    from .fixed_point import _coarse, _wedge_fields, _wedge_seed
+
+    coarse = _coarse(lattice)
+    if coarse is None or kpoints.n_cos_moments(coarse) != kpoints.n_cos_moments(lattice):
+        return None
+    pc = eqx.tree_at(lambda q: q.n_holes, params, params.n_holes * coarse.n_sites / lattice.n_sites)
+    wc = kpoints.wedge(coarse)
+    basis = kpoints.forms(wc, coarse)
+    z0 = _wedge_seed(0.5, pc, coarse, wc, basis)
+    xi, delta, _, _ = _wedge_fields(z0, pc, coarse, wc, basis[0])
+    (_, s, _), beta, mu, r = solve_gradient_wedge(
+        pc,
+        coarse,
+        jnp.arctan2(delta, xi),
+        tol=tol,
+        max_steps=max_steps,
+        curvature=jnp.sqrt(xi * xi + delta * delta) if precondition else None,
+    )
+    mc = jnp.stack([jnp.sum(wc.weight * s * f) for f in basis[1]])
+    z = jnp.concatenate([jnp.stack([beta / jnp.sqrt(float(coarse.n_sites)), mu]), mc])
+    return jax.lax.stop_gradient(z), r.iterations

@@ -47,7 +47,7 @@ from .fixed_point import (
     solve_fixed_point_wedge,
     wedge_seed_refined,
 )
-from .gradient import solve_gradient, solve_gradient_wedge
+from .gradient import coarse_gradient_start, solve_gradient, solve_gradient_wedge
 from .params import MixDParams, validate_params
 from .solution import MixDSolution, build_solution, build_solution_fixed_point, build_solution_wedge
 
@@ -96,8 +96,10 @@ def solve_jax(
     that breaks the symmetry), ``"auto"`` (default) the wedge for cold starts and for warm
     starts from a wedge solution, the full zone for a warm-start vector.  The solution's
     ``reduction`` and ``k_points`` say which.  ``adjoint="unrolled"`` always uses the full zone.
-    ``coarse_start`` (wedge fixed point, lattices above 64 x 64 / 512 rungs): seed on the
-    coarse lattice and start Newton from its root; ``False`` runs the seeds on this lattice
+    ``coarse_start`` (wedge cold starts, lattices above 64 x 64 / 512 rungs): seed on the
+    coarse lattice and start Newton from its root (fixed point) or L-BFGS from its
+    variational minimum (gradient, :func:`~jaxnickel.mixd.gradient.coarse_gradient_start`;
+    ``iterations`` counts both lattices' steps); ``False`` runs the seeds on this lattice
     (what :func:`solve` does, once, when the coarse start fails).
 
     ``precondition`` (gradient method): L-BFGS in variables scaled by the seed's
@@ -144,7 +146,19 @@ def solve_jax(
     if method == "gradient" and zone == "wedge":
         w = kpoints.wedge(lattice)
         basis = kpoints.forms(w, lattice)
-        if x0 is None:
+        grad_tol = jnp.maximum(100.0 * tol, 1e-10)
+        steps_cap = 5000 if max_steps is None else max_steps
+        start = None
+        if x0 is None and coarse_start:
+            # (100x tighter on the cheap coarse lattice: where the finite-size correction is below
+            # the tolerance the fine lattice then needs no L-BFGS step at all)
+            start = coarse_gradient_start(
+                params, lattice, tol=1e-2 * grad_tol, max_steps=steps_cap, precondition=precondition
+            )
+        steps_c = 0
+        if start is not None:
+            z0, steps_c = start
+        elif x0 is None:
             z0 = wedge_seed_refined(0.5, params, lattice, w, basis)
         else:
             z0 = jnp.concatenate([x0[:2], kpoints.project(lattice, x0[2:])])
@@ -153,8 +167,8 @@ def solve_jax(
             params,
             lattice,
             jnp.arctan2(delta, xi),
-            tol=jnp.maximum(100.0 * tol, 1e-10),
-            max_steps=5000 if max_steps is None else max_steps,
+            tol=grad_tol,
+            max_steps=steps_cap,
             curvature=jnp.sqrt(xi * xi + delta * delta) if precondition else None,
         )
         return build_solution_wedge(
@@ -165,7 +179,7 @@ def solve_jax(
             lattice,
             method=method,
             converged=r.converged,
-            iterations=r.iterations,
+            iterations=r.iterations + steps_c,
             residual=r.residual,
         )
     if method == "gradient":
@@ -317,12 +331,12 @@ def solve(
     sol = _run(params, lattice, method, kw)
     if (
         not bool(sol.converged)
-        and method == "fixed-point"
         and init is None
         and not sol.reduction.startswith("full")
         and _coarse(lattice) is not None
     ):
-        # the coarse start failed: the seeds on this lattice (a second program, compiled only now)
+        # the coarse start failed: the seeds on this lattice (a second program, compiled only now;
+        # both methods: the gradient's fine L-BFGS from the coarse minimum did not converge)
         retry = _run(params, lattice, method, dict(kw, coarse_start=False))
         sol = eqx.tree_at(lambda s: s.iterations, retry, retry.iterations + sol.iterations)
     raise_or_warn(
