@@ -67,7 +67,7 @@ from .triplon import BandParams, TriplonParams, make_params
 from .triplon.bands import dos_fermi, mu_from_density
 from .triplon.pairing import cutoff_for_fit
 from .triplon.params import CUTOFFS
-from .triplon.solution import fermi_surface_gaps
+from .triplon.solution import _gap_at, fermi_surface_points
 from .triplon.solve import solve_jax
 
 __all__ = [
@@ -193,8 +193,8 @@ def sheet_gap_magnitudes(sol, sheet, theta):
     coeffs_im = sol.coefficients_imag[3 * sheet : 3 * sheet + 3]
     # C4v: fold any angle into [0, pi/2] (the gap is symmetric about pi/4 within it)
     th = jnp.mod(jnp.where(jnp.isnan(theta), 0.0, theta), 0.5 * jnp.pi)
-    gap, _, _ = fermi_surface_gaps(sol.params, coeffs, sheet, th)
-    gap_im, _, _ = fermi_surface_gaps(sol.params, coeffs_im, sheet, th)
+    kx, ky = fermi_surface_points(sol.params.bands, th)  # one Fermi-surface search for both parts
+    gap, gap_im = _gap_at(coeffs, kx[sheet], ky[sheet]), _gap_at(coeffs_im, kx[sheet], ky[sheet])
     fs_re, fs_im = (
         (sol.delta_alpha_fs, sol.delta_alpha_fs_imag) if sheet == 0 else (sol.delta_beta_fs, sol.delta_beta_fs_imag)
     )

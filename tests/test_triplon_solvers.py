@@ -235,3 +235,36 @@ def test_bad_input():
         make_params(lam=-0.1, grid=32)
     with pytest.raises(ValueError, match=r"cutoff must be one of"):
         solve(TriplonParams(cutoff="box"), 32)
+
+
+@pytest.mark.parametrize("T", [0.0, 0.004])
+def test_span_minimum_is_stationary_in_the_k_resolved_gaps(paper_point, T):
+    """The gradient method's stage 1 minimises over the 6 gap coefficients only; its minimum
+    must be a stationary point of the k-resolved functional (every solution of Eq. 14 lies in
+    the span of the pairing basis), so the k-resolved stage 2 has nothing left to do there.
+    A point of the span off the minimum has a k-resolved gradient many orders larger."""
+    import importlib
+
+    from jaxnickel.solvers import minimize_constrained
+
+    S = importlib.import_module("jaxnickel.triplon.solve")
+    p = paper_point.replace(T=T)
+    n = 48
+    g = _grid(p, n)
+    lam_s, _, v_s, _ = S.channel_eigenvalues(p.T, p, g)
+    c0 = S._seed(v_s, p, g)
+    r = jax.jit(
+        lambda c0: minimize_constrained(
+            lambda c: 1e3 * S._free_energy_of(c, p, g), c0, tol=1e-12, max_inner=3000, max_outer=1
+        )
+    )(c0)
+    assert bool(r.converged) and float(jnp.max(jnp.abs(r.x))) > 1e-3  # a superconducting minimum
+
+    def k_grad(c):
+        ga, gb = jax.grad(condensation_free_energy, argnums=(0, 1))(*gaps_from_coefficients(c, g), p, g)
+        return float(n * n * jnp.maximum(jnp.max(jnp.abs(ga)), jnp.max(jnp.abs(gb))))  # per k point
+
+    at_min, off = k_grad(r.x), k_grad(1.1 * r.x)
+    assert at_min < 1e-13 and off > 1e-6, (at_min, off)
+    # and it is the fixed point of Eq. (14) (the other solver)
+    np.testing.assert_allclose(np.asarray(coefficient_map(r.x, p, g)), np.asarray(r.x), atol=1e-12)
