@@ -151,6 +151,21 @@ def enable_exported_programs(path=None) -> Path | None:
     return _EXPORTS["dir"]
 
 
+def structure_of(cls, **fields):
+    """The pytree structure of ``cls(**fields)`` with every other field a placeholder leaf.
+
+    What :func:`exported_call` unflattens a stored program's output into, built without
+    tracing the program: ``fields`` are the static ones (and the nested pytrees) of the
+    result, e.g. its parameters and the reduction it records.
+    """
+    import dataclasses
+
+    import jax
+
+    leaves = {f.name: 0 for f in dataclasses.fields(cls) if f.name not in fields}
+    return jax.tree_util.tree_structure(cls(**fields, **leaves))
+
+
 def exported_call(name: str, fn, args, out_treedef, static: dict):
     """``fn(*args)`` through a stored :mod:`jax.export` program when enabled, else ``jax.jit(fn)``.
 

@@ -245,6 +245,25 @@ def solve_gradient_wedge(params, lattice, theta0, *, tol=1e-10, max_steps=5000, 
     return (theta, s, cth), b * jnp.sqrt(float(n)), mu, info
 
 
+def minimise_from_fields(z0, params, lattice, w, basis, *, tol, max_steps, precondition=True):
+    """:func:`solve_gradient_wedge` from the reduced unknowns ``z0 = (b, mu, M_c)``.
+
+    The start is ``theta_k = atan2(Delta_k, xi_k)`` of the mean fields ``z0`` on the wedge
+    ``w``, and the preconditioner their quasiparticle energies ``E_k`` (``precondition``).
+    """
+    from .fixed_point import _wedge_fields
+
+    xi, delta, _, _ = _wedge_fields(z0, params, lattice, w, basis[0])
+    return solve_gradient_wedge(
+        params,
+        lattice,
+        jnp.arctan2(delta, xi),
+        tol=tol,
+        max_steps=max_steps,
+        curvature=jnp.sqrt(xi * xi + delta * delta) if precondition else None,
+    )
+
+
 def coarse_gradient_start(params, lattice, *, tol, max_steps, precondition=True):
     """Reduced unknowns ``z = (b, mu, M_c)`` of the *variational* minimum on the coarse lattice.
 
@@ -261,7 +280,7 @@ def coarse_gradient_start(params, lattice, *, tol, max_steps, precondition=True)
     lattice applies (small lattices; rectangles whose coarse lattice has other moments).
     """
     from . import kpoints
-    from .fixed_point import _coarse, _wedge_fields, _wedge_seed
+    from .fixed_point import _coarse, _wedge_seed
 
     coarse = _coarse(lattice)
     if coarse is None or kpoints.n_cos_moments(coarse) != kpoints.n_cos_moments(lattice):
@@ -270,14 +289,8 @@ def coarse_gradient_start(params, lattice, *, tol, max_steps, precondition=True)
     wc = kpoints.wedge(coarse)
     basis = kpoints.forms(wc, coarse)
     z0 = _wedge_seed(0.5, pc, coarse, wc, basis)
-    xi, delta, _, _ = _wedge_fields(z0, pc, coarse, wc, basis[0])
-    (_, s, _), beta, mu, r = solve_gradient_wedge(
-        pc,
-        coarse,
-        jnp.arctan2(delta, xi),
-        tol=tol,
-        max_steps=max_steps,
-        curvature=jnp.sqrt(xi * xi + delta * delta) if precondition else None,
+    (_, s, _), beta, mu, r = minimise_from_fields(
+        z0, pc, coarse, wc, basis, tol=tol, max_steps=max_steps, precondition=precondition
     )
     mc = jnp.stack([jnp.sum(wc.weight * s * f) for f in basis[1]])
     z = jnp.concatenate([jnp.stack([beta / jnp.sqrt(float(coarse.n_sites)), mu]), mc])

@@ -27,8 +27,6 @@ fields are re-evaluated on the new grid) or a mean-field vector
 
 from __future__ import annotations
 
-import dataclasses
-
 import equinox as eqx
 import jax.numpy as jnp
 
@@ -42,12 +40,11 @@ from .fixed_point import (
     DEFAULT_SEED_FRACTIONS,
     _coarse,
     _seed,
-    _wedge_fields,
     solve_fixed_point,
     solve_fixed_point_wedge,
     wedge_seed_refined,
 )
-from .gradient import coarse_gradient_start, solve_gradient, solve_gradient_wedge
+from .gradient import coarse_gradient_start, minimise_from_fields, solve_gradient
 from .params import MixDParams, validate_params
 from .solution import MixDSolution, build_solution, build_solution_fixed_point, build_solution_wedge
 
@@ -162,14 +159,8 @@ def solve_jax(
             z0 = wedge_seed_refined(0.5, params, lattice, w, basis)
         else:
             z0 = jnp.concatenate([x0[:2], kpoints.project(lattice, x0[2:])])
-        xi, delta, _, _ = _wedge_fields(z0, params, lattice, w, basis[0])
-        angles, beta, mu, r = solve_gradient_wedge(
-            params,
-            lattice,
-            jnp.arctan2(delta, xi),
-            tol=grad_tol,
-            max_steps=steps_cap,
-            curvature=jnp.sqrt(xi * xi + delta * delta) if precondition else None,
+        angles, beta, mu, r = minimise_from_fields(
+            z0, params, lattice, w, basis, tol=grad_tol, max_steps=steps_cap, precondition=precondition
         )
         return build_solution_wedge(
             angles,
@@ -234,20 +225,15 @@ _solve_jit = eqx.filter_jit(solve_jax)
 
 def _solution_treedef(params, lattice, method, zone):
     """The pytree structure of :func:`solve_jax`'s solution, built without tracing the solve."""
-    import jax
+    from ..runtime import structure_of
 
     if zone == "wedge":
         reduction, k_points = kpoints.describe_zone(lattice, "wedge")
     else:
         reduction, k_points = f"full zone ({lattice.n_sites} points)", lattice.n_sites
-    arrays = {f.name: 0 for f in dataclasses.fields(MixDSolution) if f.name not in _STATIC_FIELDS}
-    dummy = MixDSolution(
-        params=params, lattice=lattice, method=method, reduction=reduction, k_points=k_points, **arrays
+    return structure_of(
+        MixDSolution, params=params, lattice=lattice, method=method, reduction=reduction, k_points=k_points
     )
-    return jax.tree_util.tree_structure(dummy)
-
-
-_STATIC_FIELDS = ("params", "lattice", "method", "reduction", "k_points")
 
 
 def _run(params, lattice, method, kw):

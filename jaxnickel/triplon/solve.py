@@ -27,7 +27,6 @@ Both methods report ``residual = max_k |Delta - RHS of (14)|`` (eV) on the grid.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 import equinox as eqx
@@ -488,15 +487,11 @@ _solve_jit = eqx.filter_jit(solve_jax)
 def solution_treedef(params, n, method, zone="wedge", shell_points=None):
     """The pytree structure of :func:`solve_jax`'s solution, built without tracing the solve
     (what a stored :mod:`jax.export` program's output is unflattened into)."""
+    from ..runtime import structure_of
     from .solution import TriplonSolution
 
     reduction, k_points = describe_reduction(n, zone, shell_points)
-    arrays = {f.name: 0 for f in dataclasses.fields(TriplonSolution) if f.name not in _STATIC_FIELDS}
-    dummy = TriplonSolution(params=params, grid=n, method=method, reduction=reduction, k_points=k_points, **arrays)
-    return jax.tree_util.tree_structure(dummy)
-
-
-_STATIC_FIELDS = ("params", "grid", "method", "reduction", "k_points")
+    return structure_of(TriplonSolution, params=params, grid=n, method=method, reduction=reduction, k_points=k_points)
 
 
 def _run(params, n, method, kw):

@@ -437,7 +437,7 @@ def _run_spectrum(args, grid, n_fs, n_omega, channel):
         "triplon-spectrum",
         lambda p, bias, gamma, ratio: spectrum_jax(p, bias, gamma, ratio, **static),
         args,
-        jax.tree_util.tree_structure((0, 0, 0, jax.tree_util.tree_unflatten(sol_tree, [0] * sol_tree.num_leaves))),
+        jax.tree_util.treedef_tuple([jax.tree_util.tree_structure(0)] * 3 + [sol_tree]),  # (g, g_a, g_b, sol)
         static,
     )
 
