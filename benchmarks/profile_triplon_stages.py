@@ -86,7 +86,7 @@ def main(argv=None):
 
     g = stage("point set (wedge + shell)", lambda p: point_set(p, n, "wedge", sp), p)
     ev = stage("channel eigenvalues (linearised kernel)", lambda p, g: channel_eigenvalues(p.T, p, g), p, g)
-    c0 = stage("seed (9 free-energy passes)", lambda p, g, v: S._seed(v, p, g, newton=True), p, g, ev[2])
+    c0 = stage("seed (9 free-energy passes)", lambda p, g, v: S._seed(v, p, g), p, g, ev[2])
     stage(
         "one free-energy pass",
         lambda p, g, c: condensation_free_energy(*gaps_from_coefficients(c, g), p, g),

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-__all__ = ["MinimizeResult", "minimize_constrained", "lbfgs_minimize", "inf_norm"]
+__all__ = ["MinimizeResult", "minimize_constrained", "lbfgs_minimize", "inf_norm", "with_gradient"]
 
 
 class MinimizeResult(eqx.Module):
@@ -39,6 +39,32 @@ class MinimizeResult(eqx.Module):
 def inf_norm(tree) -> jax.Array:
     leaves = jax.tree_util.tree_leaves(tree)
     return jnp.max(jnp.stack([jnp.max(jnp.abs(leaf)) for leaf in leaves]))
+
+
+def with_gradient(fun, value_and_grad):
+    """``fun`` (a pure function of one pytree ``x``) whose derivative is ``value_and_grad``.
+
+    A ``jax.custom_jvp``: the value is ``fun(x)``, and every derivative (``jax.grad``, the
+    JVP, L-BFGS' line-search derivatives) comes from ``value_and_grad(x) -> (f, g)``, e.g. a
+    closed-form gradient that costs one pass where reverse-mode autodiff of ``fun`` stores
+    and re-reads its intermediates.  ``fun`` and ``value_and_grad`` may close over traced
+    parameters; differentiating the result with respect to them is refused by JAX (an
+    ``UnexpectedTracerError``: a custom-JVP rule cannot see a closed-over value's
+    tangent), never silently wrong.  Second derivatives differentiate ``value_and_grad``.
+    """
+
+    @jax.custom_jvp
+    def f(x):
+        return fun(x)
+
+    @f.defjvp
+    def f_jvp(primals, tangents):
+        (x,), (t,) = primals, tangents
+        value, grad = value_and_grad(x)
+        dots = jax.tree_util.tree_map(lambda g, dx: jnp.vdot(g, dx), grad, t)
+        return value, sum(jax.tree_util.tree_leaves(dots))
+
+    return f
 
 
 def lbfgs_minimize(fun, x0, *, tol, max_steps, memory_size=20, norm=None):

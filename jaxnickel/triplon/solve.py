@@ -35,10 +35,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..results import RESULTS, classify, raise_or_warn
-from ..solvers import minimize_constrained, newton_root, newton_with_jacobian, require_x64
+from ..solvers import minimize_constrained, newton_root, newton_with_jacobian, require_x64, with_gradient
 from ..solvers.dtype import require_float64_params
 from .kpoints import ZONES, describe_reduction, point_set, shell_size
 from .pairing import (
+    BAND_INDICES,
     _coefficients_from_pair_amplitudes,
     _combine,
     channel_eigenvalues,
@@ -46,13 +47,18 @@ from .pairing import (
     coefficient_map_complex,
     coefficient_map_complex_jacobian,
     coefficient_map_jacobian,
+    complex_moments_and_grams,
     condensation_free_energy,
+    condensation_free_energy_and_gap_gradient,
     free_energy_and_map,
     free_energy_of_coefficients_complex,
+    free_energy_value_and_gradient,
+    free_energy_value_and_gradient_complex,
     gap_map_complex,
     gaps_from_coefficients,
     gaps_from_coefficients_complex,
     pair_amplitude,
+    pair_amplitude_derivative,
 )
 from .params import TriplonParams, validate_params
 from .stability import stability
@@ -67,34 +73,31 @@ CHANNELS = ("auto", "s", "d")
 #: values of ``TriplonSolution.channel``
 CHANNEL_NAMES = ("normal", "s+-", "d", "s+id")
 
-# eV, seed amplitude scan (NumPy float64: nothing is computed by JAX at import, before float64 is on)
-_AMPLITUDES = np.logspace(-6, np.log10(0.5), 25)
-_AMPLITUDES_NEWTON = _AMPLITUDES[::3]
+# eV, seed amplitude scan: 9 amplitudes a factor 5.2 apart (NumPy float64: nothing is
+# computed by JAX at import, before float64 is on)
+_AMPLITUDES = np.logspace(-6, np.log10(0.5), 25)[::3]
 
 
 class ConvergenceWarning(RuntimeWarning):
     """A triplon solve stopped without meeting its tolerance."""
 
 
-def _seed(direction, p, grid, *, newton: bool = False):
-    """Amplitude along ``direction`` (6-vector) that minimises the free energy.
+def _seed(direction, p, grid):
+    """Amplitude along ``direction`` (6-vector) near the free-energy minimum, from above.
 
-    A log scan (1e-6 .. 0.5 eV), one amplitude after another (``lax.map`` keeps the memory
-    at O(N)).  ``newton=True`` (the fixed point): 9 amplitudes (a factor 5.2 apart) and the
-    start is the scan point *above* the minimum: Newton on the gap equation converges
-    monotonically from above (``Delta -> Delta / (1 + ln(Delta/Delta_0))`` in weak
-    coupling) but overshoots from more than a factor e below, and each Newton step now
-    costs one pass, so a few more steps are cheaper than 16 more scan points.  The
-    gradient method keeps the 25-point scan (L-BFGS pays for a poor start in iterations).
+    A log scan of 9 amplitudes (1e-6 .. 0.5 eV, a factor 5.2 apart), one after another
+    (``lax.map`` keeps the memory at O(N)); the start is the scan point *above* the
+    minimum.  Newton on the gap equation (the fixed point) converges monotonically from
+    above (``Delta -> Delta / (1 + ln(Delta/Delta_0))`` in weak coupling) but overshoots
+    from more than a factor e below; the gradient method's preconditioned L-BFGS
+    (:func:`_preconditioned_lbfgs`) needs 9-12 steps from there, as from the minimum of a
+    25-point scan, which cost 16 more passes.
     """
     # on the full grid: a subsampled grid misses the weak-coupling minimum (the gap is
     # then below the subgrid's energy resolution) and seeds the normal state
-    amps = _AMPLITUDES_NEWTON if newton else _AMPLITUDES
-    fs = jax.lax.map(lambda s: _free_energy_of(s * direction, p, grid), amps)
-    i = jnp.argmin(fs)
-    if newton:
-        i = jnp.minimum(i + 1, amps.size - 1)
-    return jnp.asarray(amps)[i] * direction
+    fs = jax.lax.map(lambda s: _free_energy_of(s * direction, p, grid), _AMPLITUDES)
+    i = jnp.minimum(jnp.argmin(fs) + 1, _AMPLITUDES.size - 1)
+    return jnp.asarray(_AMPLITUDES)[i] * direction
 
 
 def _free_energy_of(c, p, grid):
@@ -132,39 +135,96 @@ def _coefficients_of_rhs(da, db, p, grid):
     return _coefficients_from_pair_amplitudes(chi_a, chi_b, p, grid)
 
 
+def _gram_hessian(r, p, grid):
+    """``2 blockdiag(D_alpha, D_beta)`` (12 x 12, order of ``r``) at the 12 coefficients ``r``.
+
+    The single-band part of the free energy's Hessian in the coefficients (:func:`~jaxnickel.triplon.stability.stationary_hessian`
+    without the coupling blocks): positive semi-definite, one pass.  The real branches use
+    its top-left 6 x 6 block (the real parts).
+    """
+    _, Da, _, Db = complex_moments_and_grams(r, p, grid)
+    ia, ib = BAND_INDICES
+    H = jnp.zeros((12, 12), dtype=Da.dtype)
+    return H.at[jnp.ix_(ia, ia)].set(2.0 * Da).at[jnp.ix_(ib, ib)].set(2.0 * Db)
+
+
+def _preconditioned_lbfgs(value, value_and_grad, x0, hess0, tol, max_steps):
+    """optax L-BFGS of ``1e3 * value`` (meV per cell) in ``y = L^T x``, ``L L^T = 1e3 hess0``.
+
+    ``value(x)`` and ``value_and_grad(x) -> (f, df/dx)`` in eV per cell (the closed-form
+    gradient; :func:`~jaxnickel.solvers.with_gradient`).
+    ``hess0``: the Gram part of the Hessian at the start (:func:`_gram_hessian`), whose
+    scales span orders of magnitude between the bands and the powers of ``eta``; in ``y``
+    the curvature is ~1 and L-BFGS needs ~15 steps instead of ~40 at 1024^2 (a Cholesky
+    that fails, e.g. a degenerate basis, falls back to ``y = x``).  The stopping rule is the
+    unscaled one, ``max |df/dx| <= tol`` (meV per cell per eV).  Returns ``(x, steps)``.
+    """
+    m = x0.shape[0]
+    eye = jnp.eye(m, dtype=x0.dtype)
+    H = 1e3 * hess0
+    L = jnp.linalg.cholesky(H + 1e-12 * jnp.trace(H) / m * eye)
+    L = jnp.where(jnp.all(jnp.isfinite(L)) & (jnp.min(jnp.abs(jnp.diag(L))) > 0), L, eye)
+
+    def to_x(y):
+        return jax.scipy.linalg.solve_triangular(L.T, y, lower=False)
+
+    def vg(y):
+        f, g = value_and_grad(to_x(y))
+        return 1e3 * f, jax.scipy.linalg.solve_triangular(L, 1e3 * g, lower=True)
+
+    fun = with_gradient(lambda y: 1e3 * value(to_x(y)), vg)
+    res = minimize_constrained(
+        fun, L.T @ x0, tol=tol, max_inner=max_steps, max_outer=1, norm=lambda gy: jnp.max(jnp.abs(L @ gy))
+    )
+    return to_x(res.x), res.iterations
+
+
 def _run_gradient(c0, p, grid, tol, max_steps):
     """L-BFGS (optax) on the free energy: in the span of the pairing basis, then k-resolved.
 
     Stage 1 minimises the functional over the 6 real gap coefficients (``Delta_b = u^b .
-    c_b``; ~20 steps of ~2 ms at 1024^2).  Every solution of (14) lies in that span (its
+    c_b``; ~10 steps of ~1.5 ms at 1024^2, preconditioned by the Gram matrices,
+    :func:`_preconditioned_lbfgs`, with the closed-form gradient of
+    :func:`~jaxnickel.triplon.pairing.free_energy_value_and_gradient`).  Every solution of (14) lies in that span (its
     right-hand side does), and the k-resolved gradient is ``(2/N) (d chi/d Delta)_k
     (Delta_k + H_k)`` with ``H_k`` in the span too, so the span's minimum is a stationary
     point of the k-resolved functional.  Stage 2 minimises over the k-resolved gaps
     ``Delta_k`` of the shell from there (the design card's formulation): it checks the
-    k-resolved gradient and takes L-BFGS steps only where it is above ``tol`` (typically
-    none; each step costs ~10 ms of optimiser work on 230k variables at 1024^2, which is why
+    k-resolved gradient (closed form, :func:`~jaxnickel.triplon.pairing.condensation_free_energy_and_gap_gradient`)
+    and takes L-BFGS steps only where it is above ``tol`` (typically none; each step costs ~10 ms of optimiser work on 230k variables at 1024^2, which is why
     stage 1 comes first).  Returns the coefficients of the right-hand side of (14) at the
     minimiser and the steps of both stages.
     """
 
-    def fun6(c):
-        return 1e3 * _free_energy_of(c, p, grid)  # meV per cell
-
-    stage1 = minimize_constrained(fun6, c0, tol=tol, max_inner=max_steps, max_outer=1)
-    c1 = jnp.where(jnp.all(jnp.isfinite(stage1.x)), stage1.x, c0)
+    # the gradient in closed form from the same pass (free_energy_value_and_gradient)
+    x1, steps1 = _preconditioned_lbfgs(
+        lambda c: _free_energy_of(c, p, grid),
+        lambda c: free_energy_value_and_gradient(c, p, grid),
+        c0,
+        _gram_hessian(jnp.concatenate([c0, jnp.zeros_like(c0)]), p, grid)[:6, :6],
+        tol,
+        max_steps,
+    )
+    c1 = jnp.where(jnp.all(jnp.isfinite(x1)), x1, c0)
     da0, db0 = gaps_from_coefficients(c1, grid)
     w = grid.weight
 
     def scale(d, xi):
         # curvature of n_cells * f in Delta_k: weight_k * 2 d chi_k / d Delta_k (weight-0 padding: 1)
-        dchi = jax.grad(lambda x: jnp.sum(pair_amplitude(x, xi, p.T)[1]))(d)
+        dchi = pair_amplitude_derivative(d, xi, p.T)[1]
         return jnp.where(w > 0, jax.lax.rsqrt(jnp.maximum(2.0 * w * dchi, 1e-300)), 1.0)
 
     sa = scale(da0, grid.xi_alpha)
     sb = scale(db0, grid.xi_beta)
 
-    def fun(x):
-        return grid.n_cells * condensation_free_energy(x["a"] * sa, x["b"] * sb, p, grid)
+    def value_and_grad(x):
+        f, ga, gb = condensation_free_energy_and_gap_gradient(x["a"] * sa, x["b"] * sb, p, grid)
+        return grid.n_cells * f, {"a": grid.n_cells * ga * sa, "b": grid.n_cells * gb * sb}
+
+    # the k-resolved gradient in closed form (condensation_free_energy_and_gap_gradient)
+    fun = with_gradient(
+        lambda x: grid.n_cells * condensation_free_energy(x["a"] * sa, x["b"] * sb, p, grid), value_and_grad
+    )
 
     # In these variables the wedge is an isometric image of the symmetric subspace of the
     # full zone (x_k = sqrt(weight_k) y_k), so L-BFGS takes the full-zone steps; the
@@ -181,7 +241,7 @@ def _run_gradient(c0, p, grid, tol, max_steps):
     # there), so the minimiser fixes the pair amplitudes chi (and the moments) but not
     # Delta_k on the Fermi surface itself.  The gap is the right-hand side of (14) at
     # the minimising chi: one application of the gap map (no iteration).
-    return _coefficients_of_rhs(res.x["a"] * sa, res.x["b"] * sb, p, grid), stage1.iterations + res.iterations
+    return _coefficients_of_rhs(res.x["a"] * sa, res.x["b"] * sb, p, grid), steps1 + res.iterations
 
 
 # --- complex gaps -------------------------------------------------------------------------
@@ -244,20 +304,25 @@ def _run_gradient_complex(r0, p, grid, tol, max_steps):
     """L-BFGS (optax) on the free energy over the 12 real coefficients ``(Re c, Im c)``.
 
     The complex branches are minimised in the span of the pairing basis, where every
-    solution of (14) lies: the gradient there is ``G (c + V C m)`` with the positive
-    definite Gram matrix ``G_ij = <u_i u_j d chi/d|Delta|>``, so its zeros are exactly
-    the solutions of (14), and 12 well-scaled variables converge in tens of steps
-    (the k-resolved polar coordinates are nearly flat in the phase at the Fermi
-    surface, where ``d chi/d|Delta| -> 0``).  The gap is then the right-hand side of
-    (14) at the minimiser, as for the real branches.  The global phase is a flat
-    direction of the functional; L-BFGS does not move along it.
+    solution of (14) lies: the gradient there is ``2 D (c - M(c))`` with the positive
+    semi-definite Gram matrix ``D`` (:func:`~jaxnickel.triplon.pairing.free_energy_value_and_gradient_complex`,
+    closed form, one pass), so its zeros are exactly the solutions of (14); preconditioned
+    by ``D`` at the start (:func:`_preconditioned_lbfgs`), 12 variables converge in ~15
+    steps at 1024^2 (~40 unpreconditioned; the k-resolved polar coordinates are nearly
+    flat in the phase at the Fermi surface, where ``d chi/d|Delta| -> 0``).  The gap is
+    then the right-hand side of (14) at the minimiser, as for the real branches.  The
+    global phase is a flat direction of the functional; L-BFGS does not move along it.
     """
 
-    def fun(r):
-        return 1e3 * free_energy_of_coefficients_complex(r, p, grid)  # meV per cell
-
-    res = minimize_constrained(fun, r0, tol=tol, max_inner=max_steps, max_outer=1)
-    return coefficient_map_complex(res.x, p, grid), res.iterations
+    x, steps = _preconditioned_lbfgs(
+        lambda r: free_energy_of_coefficients_complex(r, p, grid),
+        lambda r: free_energy_value_and_gradient_complex(r, p, grid),
+        r0,
+        _gram_hessian(r0, p, grid),
+        tol,
+        max_steps,
+    )
+    return coefficient_map_complex(x, p, grid), steps
 
 
 def _residual_complex(r, p, grid):
@@ -349,11 +414,10 @@ def solve_jax(
         raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
     search_complex = channel == "auto" and complex_search
     seeds = []
-    fp = method == "fixed-point"
     if channel in ("auto", "s"):
-        seeds.append(_seed(v_s, p, g, newton=fp))
+        seeds.append(_seed(v_s, p, g))
     if channel in ("auto", "d"):
-        seeds.append(_seed(v_d, p, g, newton=fp))
+        seeds.append(_seed(v_d, p, g))
     init_complex = None
     if init is not None:
         # warm start (e.g. a temperature ladder); a zero start (normal state) would stay
