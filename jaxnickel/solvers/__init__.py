@@ -3,7 +3,7 @@
 A solver never imports a model: it works on plain functions of pytrees.
 """
 
-from .constrained import MinimizeResult, minimize_constrained, with_gradient
+from .constrained import MinimizeResult, lbfgs_minimize, minimize_constrained, with_gradient
 from .dtype import require_x64
 from .least_squares import CompiledLeastSquares, LeastSquaresRun, multistart_least_squares
 from .roots import RootResult, bisect_monotone, bracketed_secant, newton_root, newton_with_jacobian
@@ -11,6 +11,7 @@ from .roots import RootResult, bisect_monotone, bracketed_secant, newton_root, n
 __all__ = [
     "MinimizeResult",
     "minimize_constrained",
+    "lbfgs_minimize",
     "with_gradient",
     "CompiledLeastSquares",
     "LeastSquaresRun",

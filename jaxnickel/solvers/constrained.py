@@ -84,10 +84,14 @@ def lbfgs_minimize(fun, x0, *, tol, max_steps, memory_size=20, norm=None):
         _, _, gnorm, i = carry
         return (i < max_steps) & (gnorm > tol) & jnp.isfinite(gnorm)
 
-    g0 = norm(jax.grad(fun)(x0))
+    v0, grad0 = jax.value_and_grad(fun)(x0)
+    g0 = norm(grad0)
 
     def run(x0):
-        x, _, _, i = jax.lax.while_loop(cond, step, (x0, opt.init(x0), g0, jnp.asarray(0)))
+        # the start's value and gradient go into the state: the first step reuses them
+        # (value_and_grad_from_state) instead of evaluating the function again
+        state = optax.tree_utils.tree_set(opt.init(x0), value=v0, grad=grad0)
+        x, _, _, i = jax.lax.while_loop(cond, step, (x0, state, g0, jnp.asarray(0)))
         return x, i
 
     def skip(x0):

@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..results import RESULTS, classify, raise_or_warn
-from ..solvers import minimize_constrained, newton_root, newton_with_jacobian, require_x64, with_gradient
+from ..solvers import lbfgs_minimize, newton_root, newton_with_jacobian, require_x64, with_gradient
 from ..solvers.dtype import require_float64_params
 from .kpoints import ZONES, describe_reduction, point_set, shell_size
 from .pairing import (
@@ -173,10 +173,8 @@ def _preconditioned_lbfgs(value, value_and_grad, x0, hess0, tol, max_steps):
         return 1e3 * f, jax.scipy.linalg.solve_triangular(L, 1e3 * g, lower=True)
 
     fun = with_gradient(lambda y: 1e3 * value(to_x(y)), vg)
-    res = minimize_constrained(
-        fun, L.T @ x0, tol=tol, max_inner=max_steps, max_outer=1, norm=lambda gy: jnp.max(jnp.abs(L @ gy))
-    )
-    return to_x(res.x), res.iterations
+    y, steps = lbfgs_minimize(fun, L.T @ x0, tol=tol, max_steps=max_steps, norm=lambda gy: jnp.max(jnp.abs(L @ gy)))
+    return to_x(y), steps
 
 
 def _run_gradient(c0, p, grid, tol, max_steps):
@@ -234,14 +232,12 @@ def _run_gradient(c0, p, grid, tol, max_steps):
     def norm(g):
         return jnp.maximum(jnp.max(jnp.abs(g["a"]) * inv_sqrt_w), jnp.max(jnp.abs(g["b"]) * inv_sqrt_w))
 
-    res = minimize_constrained(
-        fun, {"a": da0 / sa, "b": db0 / sb}, tol=tol, max_inner=max_steps, max_outer=1, norm=norm
-    )
+    x, steps2 = lbfgs_minimize(fun, {"a": da0 / sa, "b": db0 / sb}, tol=tol, max_steps=max_steps, norm=norm)
     # At T = 0 the functional is flat in Delta_k where xi_k = 0 (chi_k = sign(Delta_k)/2
     # there), so the minimiser fixes the pair amplitudes chi (and the moments) but not
     # Delta_k on the Fermi surface itself.  The gap is the right-hand side of (14) at
     # the minimising chi: one application of the gap map (no iteration).
-    return _coefficients_of_rhs(res.x["a"] * sa, res.x["b"] * sb, p, grid), steps1 + res.iterations
+    return _coefficients_of_rhs(x["a"] * sa, x["b"] * sb, p, grid), steps1 + steps2
 
 
 # --- complex gaps -------------------------------------------------------------------------
