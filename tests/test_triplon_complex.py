@@ -25,7 +25,7 @@ from jaxnickel.triplon.pairing import (
     gaps_from_coefficients,
     make_grid,
 )
-from jaxnickel.triplon.solve import canonical_gauge
+from jaxnickel.triplon.solve import _coefficients_of_rhs, canonical_gauge
 from jaxnickel.triplon.stability import coefficient_hessian, gauge_direction
 from jaxnickel.triplon.time_reversal import kappas_on_line
 
@@ -289,6 +289,11 @@ def test_closed_form_gradients_equal_reverse_mode_autodiff(T):
     f_ad, (ga_ad, gb_ad) = jax.value_and_grad(condensation_free_energy, argnums=(0, 1))(da, db, p, g)
     assert float(f) == pytest.approx(float(f_ad), rel=1e-14)
     assert close(ga, ga_ad) < 1e-12 and close(gb, gb_ad) < 1e-12
+    # the same pass's right-hand side of (14) (stage 2's check) is the gap map of the pair
+    # amplitudes at these gaps, computed separately; it is not the input (off a solution)
+    *_, rhs = condensation_free_energy_and_gap_gradient(da, db, p, g, with_rhs=True)
+    rhs_ref = _coefficients_of_rhs(da, db, p, g)
+    assert close(rhs, rhs_ref) < 1e-13 and close(rhs, c) > 1e-2
     # with_gradient: the derivative is the closed form, the value the plain functional
     fun = with_gradient(f_real, lambda c: free_energy_value_and_gradient(c, p, g))
     assert close(jax.grad(fun)(c), jax.grad(f_real)(c)) < 1e-12

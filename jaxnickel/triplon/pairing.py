@@ -450,7 +450,9 @@ def _coefficient_map_jacobian(c, p, grid, zero_T):
     return M, J
 
 
-def condensation_free_energy_and_gap_gradient(delta_alpha, delta_beta, p: TriplonParams, grid: TriplonGrid):
+def condensation_free_energy_and_gap_gradient(
+    delta_alpha, delta_beta, p: TriplonParams, grid: TriplonGrid, *, with_rhs: bool = False
+):
     """``(f, df/dDelta_alpha, df/dDelta_beta)``: :func:`condensation_free_energy` and its
     k-resolved gradient in closed form.
 
@@ -458,23 +460,29 @@ def condensation_free_energy_and_gap_gradient(delta_alpha, delta_beta, p: Triplo
     single-band term has ``df_k/dDelta_k = 2 Delta_k dchi_k/dDelta_k`` and the coupling
     term's derivative is ``-2 (dchi/dDelta)_k`` times the right-hand side of (14).  Two
     fused passes (the moments, then the pointwise gradient); no autodiff intermediates.
+    ``with_rhs=True`` (static) also returns the 6 coefficients of that right-hand side
+    (``(-VC m^beta, -VC m^alpha)``, :func:`coefficient_map` of the pair amplitudes at these
+    gaps), which the same moments give for free.
     """
-    return _at_temperature(_condensation_free_energy_and_gap_gradient, p.T, delta_alpha, delta_beta, p, grid)
+    out = _at_temperature(_condensation_free_energy_and_gap_gradient, p.T, delta_alpha, delta_beta, p, grid)
+    return out if with_rhs else out[:3]
 
 
 def _condensation_free_energy_and_gap_gradient(delta_alpha, delta_beta, p, grid, zero_T):
     P = _free_energy_sums(delta_alpha, delta_beta, p, grid, zero_T)
     VC = coupling_matrix(p)
     f = P[0, 0] + 2.0 * P[:3, 1] @ VC @ P[:3, 2]
+    rhs_a, rhs_b = -VC @ P[:3, 2], -VC @ P[:3, 1]
 
-    def grad(d, xi, u, m_other):
+    def grad(d, xi, u, rhs):
         dchi = pair_amplitude_derivative(d, xi, p.T, zero_T)[1]
-        return 2.0 * grid.powers[0] * dchi * (d - _combine(-VC @ m_other, u))
+        return 2.0 * grid.powers[0] * dchi * (d - _combine(rhs, u))
 
     return (
         f,
-        grad(delta_alpha, grid.xi_alpha, grid.u_alpha, P[:3, 2]),
-        grad(delta_beta, grid.xi_beta, grid.u_beta, P[:3, 1]),
+        grad(delta_alpha, grid.xi_alpha, grid.u_alpha, rhs_a),
+        grad(delta_beta, grid.xi_beta, grid.u_beta, rhs_b),
+        jnp.concatenate([rhs_a, rhs_b]),
     )
 
 
