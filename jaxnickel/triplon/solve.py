@@ -423,24 +423,7 @@ def solve_jax(
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
     search_complex = channel == "auto" and complex_search
-    seeds = []
-    if channel in ("auto", "s"):
-        seeds.append(_seed(v_s, p, g))
-    if channel in ("auto", "d"):
-        seeds.append(_seed(v_d, p, g))
-    init_complex = None
-    if init is not None:
-        # warm start (e.g. a temperature ladder); a zero start (normal state) would stay
-        # at the trivial root, so it falls back to the best seed
-        c_init = init.complex_coefficients if hasattr(init, "complex_coefficients") else jnp.asarray(init)
-        if c_init.shape[-1] == 12:
-            init_complex = c_init
-            c_init = c_init[:6]
-        fs = jnp.stack([_free_energy_of(c, p, g) for c in seeds])
-        best_seed = jnp.stack(seeds)[jnp.argmin(fs)]
-        starts = [jnp.where(jnp.max(jnp.abs(c_init)) > 1e-12, c_init, best_seed)]
-    else:
-        starts = seeds
+    directions = [v for ch, v in (("s", v_s), ("d", v_d)) if channel in ("auto", ch)]
 
     steps_cap = (100 if method == "fixed-point" else 3000) if max_steps is None else max_steps
     if method == "fixed-point":
@@ -452,12 +435,30 @@ def solve_jax(
     else:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
 
-    total_steps = jnp.asarray(0)
-    cands = []
-    for c0 in starts:
+    def real_branch(c0):
         c, steps = run(c0)
-        total_steps = total_steps + steps
-        cands.append(_candidate_real(c, p, g))
+        return _candidate_real(c, p, g), steps
+
+    # The real channels run one after another in one loop (lax.map): the program holds one
+    # copy of the seed scan and of the solve instead of one per channel (half the code to
+    # compile, store and load; the CLI loads it from the cache on every run).
+    init_complex = None
+    if init is not None:
+        # warm start (e.g. a temperature ladder); a zero start (normal state) would stay
+        # at the trivial root, so it falls back to the best seed
+        c_init = init.complex_coefficients if hasattr(init, "complex_coefficients") else jnp.asarray(init)
+        if c_init.shape[-1] == 12:
+            init_complex = c_init
+            c_init = c_init[:6]
+        seeds = jax.lax.map(lambda v: _seed(v, p, g), jnp.stack(directions))
+        fs = jax.lax.map(lambda c: _free_energy_of(c, p, g), seeds)
+        best_seed = seeds[jnp.argmin(fs)]
+        cand, total_steps = real_branch(jnp.where(jnp.max(jnp.abs(c_init)) > 1e-12, c_init, best_seed))
+        cands = [cand]
+    else:
+        stacked, steps = jax.lax.map(lambda v: real_branch(_seed(v, p, g)), jnp.stack(directions))
+        cands = [jax.tree_util.tree_map(lambda x, i=i: x[i], stacked) for i in range(len(directions))]
+        total_steps = jnp.sum(steps)
     n_real = len(cands)
     if search_complex:
         # s+- + i d seeds from the two real branches (when one is normal the seed is the
