@@ -42,7 +42,7 @@ from _common import cpu_info  # noqa: E402
 
 from jaxnickel.provenance import provenance  # noqa: E402
 from jaxnickel.triplon import make_params, solve  # noqa: E402
-from jaxnickel.triplon.kpoints import point_set, shell_size  # noqa: E402
+from jaxnickel.triplon.kpoints import point_set, shell_size, wedge_alone  # noqa: E402
 from jaxnickel.triplon.pairing import (  # noqa: E402
     channel_eigenvalues,
     coefficient_map_jacobian,
@@ -86,7 +86,10 @@ def main(argv=None):
 
     g = stage("point set (wedge + shell)", lambda p: point_set(p, n, "wedge", sp), p)
     ev = stage("channel eigenvalues (linearised kernel)", lambda p, g: channel_eigenvalues(p.T, p, g), p, g)
-    c0 = stage("seed (9 free-energy passes)", lambda p, g, v: S._seed(v, p, g), p, g, ev[2])
+    g_full = g
+    # the s+- channel's own set: the wedge alone (kpoints.wedge_alone), half the points
+    g = wedge_alone(g, S._CHANNEL_PARITY["s"])
+    c0 = stage("seed (9 free-energy passes, wedge alone)", lambda p, g, v: S._seed(v, p, g), p, g, ev[2])
     stage(
         "one free-energy pass",
         lambda p, g, c: condensation_free_energy(*gaps_from_coefficients(c, g), p, g),
@@ -97,7 +100,7 @@ def main(argv=None):
     stage("one Newton pass (residual + Jacobian)", lambda p, g, c: coefficient_map_jacobian(c, p, g), p, g, c0)
     c, steps = stage("Newton from the seed", lambda p, g, c0: S._run_fixed_point(c0, p, g, 1e-14, 100), p, g, c0)
     cand = stage("candidate (free energy + residual)", lambda p, g, c: S._candidate_real(c, p, g), p, g, c)
-    stage("stability Hessian", lambda p, g, r: stability(r, p, g), p, g, cand[1])
+    stage("stability Hessian (wedge + mirror)", lambda p, g, r: stability(r, p, g), p, g_full, cand[1])
     stage(
         "solve_jax, s+- channel alone",
         lambda p: S.solve_jax(p, n, "fixed-point", channel="s", complex_search=False, shell_points=sp),

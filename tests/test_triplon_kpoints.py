@@ -18,13 +18,15 @@ import pytest
 from jaxnickel import RESULTS
 from jaxnickel.solvers import bracketed_secant
 from jaxnickel.triplon import critical_temperatures, make_params
-from jaxnickel.triplon.kpoints import bucket_size, point_set, shell_size, wedge_indices
+from jaxnickel.triplon.kpoints import bucket_size, point_set, shell_size, wedge_alone, wedge_indices
 from jaxnickel.triplon.pairing import (
     channel_eigenvalues,
     coefficient_map,
     coefficient_map_jacobian,
     condensation_free_energy,
+    free_energy_and_map,
     free_energy_of_coefficients_complex,
+    free_energy_value_and_gradient,
     gaps_from_coefficients,
     make_grid,
     pair_amplitude,
@@ -98,6 +100,37 @@ def test_symmetry_broken_state_free_energy_and_map_are_exact(point):
             channel_eigenvalues(1e-3, point, g)[:2], channel_eigenvalues(1e-3, point, full)[:2], strict=True
         ):
             assert float(a) == pytest.approx(float(b), rel=1e-12)
+
+
+@pytest.mark.parametrize("T", [0.0, 3e-3])
+def test_wedge_alone_is_exact_for_one_mirror_parity(point, T):
+    """The real channels' set: the C4v wedge without its mirror (weights doubled,
+    ``kpoints.wedge_alone``) gives the full zone's free energy, gap map, Jacobian and
+    gradient of an s+- state (coefficients on 1, eta^2) and of a d state (on eta), to
+    rounding.  Without the parity mask (all couplings kept) the other parity's moments,
+    zero on the zone but not on the wedge, would enter: the check that the mask matters."""
+    p = point.replace(T=jnp.asarray(T))
+    full = point_set(p, N, "full")
+    wedge = point_set(p, N, "wedge", shell_size(p, N))
+    s_state = jnp.array([0.012, 0.0, -0.003, -0.008, 0.0, 0.002])
+    d_state = jnp.array([0.0, 0.009, 0.0, 0.0, -0.004, 0.0])
+    for c, parity in ((s_state, (1.0, 0.0, 1.0)), (d_state, (0.0, 1.0, 0.0))):
+        alone = wedge_alone(wedge, jnp.asarray(parity))
+        assert alone.eta.shape[0] == wedge.eta.shape[0] // 2
+        f_full = float(condensation_free_energy(*gaps_from_coefficients(c, full), p, full))
+        f, M = free_energy_and_map(c, p, alone)
+        assert float(f) == pytest.approx(f_full, rel=1e-12)
+        np.testing.assert_allclose(M, coefficient_map(c, p, full), rtol=1e-12, atol=1e-17)
+        M2, J = coefficient_map_jacobian(c, p, alone)
+        mask = np.tile(parity, 2).astype(bool)
+        Jf = np.asarray(coefficient_map_jacobian(c, p, full)[1])
+        np.testing.assert_allclose(np.asarray(J)[np.ix_(mask, mask)], Jf[np.ix_(mask, mask)], rtol=1e-11, atol=1e-15)
+        _, grad = free_energy_value_and_gradient(c, p, alone)
+        np.testing.assert_allclose(grad, free_energy_value_and_gradient(c, p, full)[1], rtol=1e-11, atol=1e-15)
+        # the mask matters: with every coupling the wedge's spurious moments change F
+        unmasked = wedge_alone(wedge, jnp.ones(3))
+        f_bad = float(condensation_free_energy(*gaps_from_coefficients(c, unmasked), p, unmasked))
+        assert abs(f_bad - f_full) > 1e-3 * abs(f_full)
 
 
 @pytest.mark.parametrize("T", [0.0, 2e-3])

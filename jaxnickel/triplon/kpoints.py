@@ -15,6 +15,15 @@ with ``m_k`` the size of the C4v orbit of ``k`` on the grid (8 inside, 4 on the 
 for any function of ``(xi, eta)``: the solves, the stability Hessian and the T_c search use
 the same set, with ``~N/4`` points instead of ``N`` (:func:`point_set`, ``zone="wedge"``).
 
+A state of one parity under the mirror needs the wedge alone (``~N/8`` points,
+:func:`wedge_alone`): an s+- gap (A1g, coefficients on ``(1, eta^2)``) is the same at ``k``
+and its mirror image, a d gap (B1g, on ``eta``) is opposite there, and every term of the
+free energy is even in the gap, so the mirror copy repeats each term and the sum is twice
+the wedge's.  The moments of the other parity (``<eta chi>`` for s, ``<chi>``, ``<eta^2
+chi>`` for d) cancel between the two copies and are zero: a channel solve on the wedge
+alone drops them (the real s+- and d channels of :func:`~jaxnickel.triplon.solve.solve_jax`).
+The s+id branch and the stability Hessian mix the parities and keep the mirror.
+
 Pairing shell.  With the sharp cutoff ``w = Theta(Omega - |xi|)``, a point outside the
 shells of both bands has ``u^alpha = u^beta = 0``: its gaps vanish, it adds nothing to any
 moment, to the free energy (``|xi| - E = 0``, the thermal terms cancel) or to the kernel,
@@ -44,7 +53,16 @@ from .bands import dispersion_cos
 from .pairing import TriplonGrid, grid_from_bands
 from .params import TriplonParams
 
-__all__ = ["ZONES", "wedge_indices", "point_set", "shell_size", "bucket_size", "describe_reduction", "grid_gaps"]
+__all__ = [
+    "ZONES",
+    "wedge_indices",
+    "point_set",
+    "wedge_alone",
+    "shell_size",
+    "bucket_size",
+    "describe_reduction",
+    "grid_gaps",
+]
 
 #: ``"wedge"``: the C4v wedge and its mirror (exact for every state); ``"full"``: all ``n^2`` points
 ZONES = ("wedge", "full")
@@ -141,6 +159,30 @@ def point_set(p: TriplonParams, n: int, zone: str = "wedge", shell_points: int |
     )
 
 
+def wedge_alone(grid: TriplonGrid, parity) -> TriplonGrid:
+    """The C4v wedge without its mirror: the first half of a ``zone="wedge"`` set, weights doubled.
+
+    Exact for states of one mirror parity (module docstring), ``~N/8`` points: ``parity``
+    ``(1, 0, 1)`` for s+- (gap on ``(1, eta^2)``) or ``(0, 1, 0)`` for d (on ``eta``) becomes
+    ``grid.parity``, which drops the couplings of the other parity's moments (zero on the
+    zone, not on the wedge) from every sum of :mod:`~jaxnickel.triplon.pairing`.  ``grid``
+    must come from :func:`point_set` with ``zone="wedge"`` (wedge, then its mirror copy).
+    """
+    h = grid.eta.shape[-1] // 2
+    return TriplonGrid(
+        xi_alpha=grid.xi_alpha[:h],
+        xi_beta=grid.xi_beta[:h],
+        u_alpha=grid.u_alpha[:, :h],
+        u_beta=grid.u_beta[:, :h],
+        eta=grid.eta[:h],
+        weight=2.0 * grid.weight[:h],
+        n_cells=grid.n_cells,
+        dropped=grid.dropped,
+        powers=2.0 * grid.powers[:, :h],
+        parity=jnp.asarray(parity, dtype=grid.eta.dtype),
+    )
+
+
 def _compress(xa, xb, eta, weight, omega, size):
     """The points inside the sharp shell of either band, padded to ``size`` (static); and the number dropped."""
     inside = _shell_mask(xa, xb, omega)
@@ -230,6 +272,8 @@ def describe_reduction(n: int, zone: str, shell_points: int | None) -> tuple[str
         # the wedge's shell is compressed once and mirrored: an even number of points
         pts = min(shell_points, pts) if zone == "full" else 2 * min(-(-shell_points // 2), pts // 2)
         text += f", sharp pairing shell ({pts} points incl. padding, exact)"
+    if zone != "full":
+        text += f"; the real s+- and d channels on the wedge alone ({pts // 2} points, exact for one mirror parity)"
     return text, pts
 
 

@@ -148,6 +148,9 @@ class TriplonGrid(eqx.Module):
     n_cells: jax.Array
     dropped: jax.Array
     powers: jax.Array  # (5, N): (weight / n_cells) eta^j, j = 0..4 (every zone sum: one matrix product)
+    # (3,): the gap components (1, eta, eta^2) whose moments the set's sums give; all ones,
+    # except on the C4v wedge alone, which holds one mirror parity (kpoints.wedge_alone)
+    parity: jax.Array
 
 
 def grid_from_bands(p: TriplonParams, xa, xb, eta, weight=None, n_cells=None, dropped=None) -> TriplonGrid:
@@ -169,6 +172,7 @@ def grid_from_bands(p: TriplonParams, xa, xb, eta, weight=None, n_cells=None, dr
         n_cells=n_cells,
         dropped=jnp.asarray(0 if dropped is None else dropped, dtype=jnp.int32),
         powers=(weight / n_cells) * jnp.concatenate([powers, jnp.stack([e2 * eta, e2 * e2])]),
+        parity=jnp.ones(3, dtype=eta.dtype),
     )
 
 
@@ -207,6 +211,13 @@ def power_moments(grid: TriplonGrid, *cols):
     reductions as scalar loops: 1.2 against 0.67 ms for a Newton pass at 115k points).
     """
     return grid.powers @ jnp.stack(cols, axis=1)
+
+
+def _coupling(p: TriplonParams, grid: TriplonGrid):
+    """:func:`coupling_matrix` restricted to the components whose moments ``grid`` gives
+    (``grid.parity``; a channel on the wedge alone: the other parity's couplings are 0,
+    as its moments are on the whole zone)."""
+    return coupling_matrix(p) * grid.parity
 
 
 def coupling_matrix(p: TriplonParams):
@@ -363,7 +374,7 @@ def _free_energy_sums(delta_alpha, delta_beta, p, grid, zero_T):
 
 def _condensation_free_energy(delta_alpha, delta_beta, p, grid, zero_T):
     P = _free_energy_sums(delta_alpha, delta_beta, p, grid, zero_T)
-    return P[0, 0] + 2.0 * P[:3, 1] @ coupling_matrix(p) @ P[:3, 2]
+    return P[0, 0] + 2.0 * P[:3, 1] @ _coupling(p, grid) @ P[:3, 2]
 
 
 def free_energy_and_map(c, p: TriplonParams, grid: TriplonGrid):
@@ -377,7 +388,7 @@ def free_energy_and_map(c, p: TriplonParams, grid: TriplonGrid):
 
 def _free_energy_and_map(c, p, grid, zero_T):
     P = _free_energy_sums(*gaps_from_coefficients(c, grid), p, grid, zero_T)
-    VC = coupling_matrix(p)
+    VC = _coupling(p, grid)
     f = P[0, 0] + 2.0 * P[:3, 1] @ VC @ P[:3, 2]
     return f, jnp.concatenate([-VC @ P[:3, 2], -VC @ P[:3, 1]])
 
@@ -386,7 +397,7 @@ def gap_map(delta_alpha, delta_beta, p: TriplonParams, grid: TriplonGrid):
     """Right-hand side of Eq. (14) on the grid: ``(Delta_alpha_new, Delta_beta_new)``."""
     _, chi_a = pair_amplitude(delta_alpha, grid.xi_alpha, p.T)
     _, chi_b = pair_amplitude(delta_beta, grid.xi_beta, p.T)
-    VC = coupling_matrix(p)
+    VC = _coupling(p, grid)
     P = power_moments(grid, grid.u_alpha[0] * chi_a, grid.u_beta[0] * chi_b)[:3]
     return _combine(-(VC @ P[:, 1]), grid.u_alpha), _combine(-(VC @ P[:, 0]), grid.u_beta)
 
@@ -410,7 +421,7 @@ def coefficient_map(c, p: TriplonParams, grid: TriplonGrid):
 
 def _coefficients_from_pair_amplitudes(chi_a, chi_b, p: TriplonParams, grid: TriplonGrid):
     """``(-VC m^beta, -VC m^alpha)``: the gap coefficients of the right-hand side of (14)."""
-    VC = coupling_matrix(p)
+    VC = _coupling(p, grid)
     P = power_moments(grid, grid.u_alpha[0] * chi_a, grid.u_beta[0] * chi_b)[:3]
     return jnp.concatenate([-VC @ P[:, 1], -VC @ P[:, 0]])
 
@@ -432,7 +443,7 @@ def coefficient_map_jacobian(c, p: TriplonParams, grid: TriplonGrid):
 
 
 def _coefficient_map_jacobian(c, p, grid, zero_T):
-    VC = coupling_matrix(p)
+    VC = _coupling(p, grid)
     eta = grid.eta
 
     def band(cb, u, xi):
@@ -470,7 +481,7 @@ def condensation_free_energy_and_gap_gradient(
 
 def _condensation_free_energy_and_gap_gradient(delta_alpha, delta_beta, p, grid, zero_T):
     P = _free_energy_sums(delta_alpha, delta_beta, p, grid, zero_T)
-    VC = coupling_matrix(p)
+    VC = _coupling(p, grid)
     f = P[0, 0] + 2.0 * P[:3, 1] @ VC @ P[:3, 2]
     rhs_a, rhs_b = -VC @ P[:3, 2], -VC @ P[:3, 1]
 
@@ -495,12 +506,14 @@ def free_energy_value_and_gradient(c, p: TriplonParams, grid: TriplonGrid):
     ``M(c)`` the right-hand side of (14): zero exactly at its solutions.  Value, moments
     and Grams are the power sums of one pass; reverse-mode autodiff of the functional
     costs 5-20x more at 10^5 points (it stores and re-reads ~40 per-point intermediates).
+    On a set of one mirror parity (``grid.parity``, :func:`~jaxnickel.triplon.kpoints.wedge_alone`)
+    the gradient has that parity's components only.
     """
     return _at_temperature(_free_energy_value_and_gradient, p.T, c, p, grid)
 
 
 def _free_energy_value_and_gradient(c, p, grid, zero_T):
-    VC = coupling_matrix(p)
+    VC = _coupling(p, grid)
 
     def band(cb, u, xi):
         w = u[0]
@@ -515,7 +528,8 @@ def _free_energy_value_and_gradient(c, p, grid, zero_T):
     ma, Ga, mb, Gb = P[:3, 1], _hankel3(P[:, 2]), P[:3, 3], _hankel3(P[:, 4])
     f = P[0, 0] + 2.0 * ma @ VC @ mb
     grad = 2.0 * jnp.concatenate([Ga @ (c[:3] + VC @ mb), Gb @ (c[3:] + VC @ ma)])
-    return f, grad
+    # on the wedge alone (one mirror parity) the set gives f in that parity's coefficients only
+    return f, grad * jnp.tile(grid.parity, 2)
 
 
 def linearized_kernel(T, p: TriplonParams, grid: TriplonGrid):
@@ -529,7 +543,7 @@ def linearized_kernel(T, p: TriplonParams, grid: TriplonGrid):
         grid, wa * wa * _kernel_g(jnp.abs(grid.xi_alpha), T), wb * wb * _kernel_g(jnp.abs(grid.xi_beta), T)
     )
     Ma, Mb = _hankel3(P[:, 0]), _hankel3(P[:, 1])
-    VC = coupling_matrix(p)
+    VC = _coupling(p, grid)
     z = jnp.zeros((3, 3))
     return jnp.block([[z, -VC @ Mb], [-VC @ Ma, z]])
 
@@ -626,7 +640,7 @@ def condensation_free_energy_complex(dar, dai, dbr, dbi, p: TriplonParams, grid:
 def _condensation_free_energy_complex(dar, dai, dbr, dbi, p, grid, zero_T):
     fa, ar, ai = _band_terms_complex(dar, dai, grid.xi_alpha, p.T, zero_T)
     fb, br, bi = _band_terms_complex(dbr, dbi, grid.xi_beta, p.T, zero_T)
-    VC = coupling_matrix(p)
+    VC = _coupling(p, grid)
     wa, wb = grid.u_alpha[0], grid.u_beta[0]
     P = power_moments(grid, fa + fb, wa * ar, wa * ai, wb * br, wb * bi)
     return P[0, 0] + 2.0 * (P[:3, 1] @ VC @ P[:3, 3] + P[:3, 2] @ VC @ P[:3, 4])
@@ -648,7 +662,7 @@ def gap_map_complex(dar, dai, dbr, dbi, p: TriplonParams, grid: TriplonGrid):
     Ea = _safe_norm3(grid.xi_alpha, dar, dai)
     Eb = _safe_norm3(grid.xi_beta, dbr, dbi)
     ga, gb = _kernel_g_where(Ea, p.T), _kernel_g_where(Eb, p.T)
-    VC = coupling_matrix(p)
+    VC = _coupling(p, grid)
     wa, wb = grid.u_alpha[0], grid.u_beta[0]
     P = -VC @ power_moments(grid, wb * dbr * gb, wb * dbi * gb, wa * dar * ga, wa * dai * ga)[:3]
     ua, ub = grid.u_alpha, grid.u_beta
@@ -660,7 +674,7 @@ def coefficient_map_complex(r, p: TriplonParams, grid: TriplonGrid):
     dar, dai, dbr, dbi = gaps_from_coefficients_complex(r, grid)
     ga = _kernel_g_where(_safe_norm3(grid.xi_alpha, dar, dai), p.T) * grid.u_alpha[0]
     gb = _kernel_g_where(_safe_norm3(grid.xi_beta, dbr, dbi), p.T) * grid.u_beta[0]
-    VC = coupling_matrix(p)
+    VC = _coupling(p, grid)
     P = -VC @ power_moments(grid, dar * ga, dai * ga, dbr * gb, dbi * gb)[:3]  # (3, 4)
     return jnp.concatenate([P[:, 2], P[:, 0], P[:, 3], P[:, 1]])
 
@@ -702,7 +716,7 @@ def coefficient_map_complex_jacobian(r, p: TriplonParams, grid: TriplonGrid):
     (:func:`_g_and_h`), and each band's block is three Gram matrices
     ``<u_i u_j d chi_s/d Delta_t>`` (rr, ri, ii); the map couples the bands only.
     """
-    VC = coupling_matrix(p)
+    VC = _coupling(p, grid)
     ma, Da, mb, Db = complex_moments_and_grams(r, p, grid)
     a_new = -mb @ VC
     b_new = -ma @ VC
@@ -739,7 +753,7 @@ def _free_energy_value_and_gradient_complex(r, p, grid, zero_T):
     fa, *cols_a = band(r[0:3], r[6:9], grid.u_alpha, grid.xi_alpha)
     fb, *cols_b = band(r[3:6], r[9:12], grid.u_beta, grid.xi_beta)
     P = power_moments(grid, fa + fb, *cols_a, *cols_b)
-    VC = coupling_matrix(p)
+    VC = _coupling(p, grid)
 
     def unpack(Q):
         m = jnp.stack([Q[:3, 0], Q[:3, 1]])  # (Re, Im) x 3

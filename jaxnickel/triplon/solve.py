@@ -37,7 +37,7 @@ import numpy as np
 from ..results import RESULTS, classify, raise_or_warn
 from ..solvers import lbfgs_minimize, newton_root, newton_with_jacobian, require_x64, with_gradient
 from ..solvers.dtype import require_float64_params
-from .kpoints import ZONES, describe_reduction, point_set, shell_size
+from .kpoints import ZONES, describe_reduction, point_set, shell_size, wedge_alone
 from .pairing import (
     BAND_INDICES,
     _coefficients_from_pair_amplitudes,
@@ -72,6 +72,10 @@ METHODS = ("gradient", "fixed-point")
 CHANNELS = ("auto", "s", "d")
 #: values of ``TriplonSolution.channel``
 CHANNEL_NAMES = ("normal", "s+-", "d", "s+id")
+
+#: the gap components ``(1, eta, eta^2)`` of each real channel: s+- (A1g) on ``(1, eta^2)``,
+#: d (B1g) on ``eta`` (the parity of a solve on the wedge alone: :func:`~jaxnickel.triplon.kpoints.wedge_alone`)
+_CHANNEL_PARITY = {"s": np.array([1.0, 0.0, 1.0]), "d": np.array([0.0, 1.0, 0.0])}
 
 # eV, seed amplitude scan: 9 amplitudes a factor 5.2 apart (NumPy float64: nothing is
 # computed by JAX at import, before float64 is on)
@@ -111,6 +115,8 @@ def _run_fixed_point(c0, p, grid, tol, max_steps, adjoint="implicit"):
     ``adjoint="implicit"``: the analytic Jacobian (:func:`~jaxnickel.triplon.pairing.coefficient_map_jacobian`,
     one pass per step) and implicit differentiation; ``"unrolled"``: optimistix' Newton
     with forward-mode Jacobians, differentiated through its steps (the test reference).
+    On the wedge alone (one mirror parity, ``grid.parity``) the map's other components are 0,
+    so Newton keeps them at 0.
     """
     if adjoint == "implicit":
 
@@ -177,7 +183,7 @@ def _preconditioned_lbfgs(value, value_and_grad, x0, hess0, tol, max_steps):
     return to_x(y), steps
 
 
-def _run_gradient(c0, p, grid, tol, max_steps):
+def _run_gradient(c0, p, grid, tol, max_steps, span_grid=None):
     """L-BFGS (optax) on the free energy: in the span of the pairing basis, then k-resolved.
 
     Stage 1 minimises the functional over the 6 real gap coefficients (``Delta_b = u^b .
@@ -192,16 +198,19 @@ def _run_gradient(c0, p, grid, tol, max_steps):
     and takes L-BFGS steps only where it is above ``tol`` (typically none; each step costs ~10 ms of optimiser work on 230k variables at 1024^2, which is why
     stage 1 comes first).  Returns the coefficients of the right-hand side of (14) at the
     minimiser and the steps of both stages.
-    """
 
+    ``span_grid`` (a real channel): stage 1 sums over it (the wedge alone, one mirror
+    parity: :func:`~jaxnickel.triplon.kpoints.wedge_alone`; the gradient has that parity's
+    coefficients only, the others stay 0); stage 2 checks on ``grid``.
+    """
+    gs = grid if span_grid is None else span_grid
+    m = jnp.tile(gs.parity, 2)
+    # the Gram part in the parity's coefficients (the others: a unit block, never moved)
+    H0 = _gram_hessian(jnp.concatenate([c0, jnp.zeros_like(c0)]), p, gs)[:6, :6] * jnp.outer(m, m)
+    H0 = H0 + jnp.diag((1.0 - m) * jnp.trace(H0) / jnp.maximum(jnp.sum(m), 1.0))
     # the gradient in closed form from the same pass (free_energy_value_and_gradient)
     x1, steps1 = _preconditioned_lbfgs(
-        lambda c: _free_energy_of(c, p, grid),
-        lambda c: free_energy_value_and_gradient(c, p, grid),
-        c0,
-        _gram_hessian(jnp.concatenate([c0, jnp.zeros_like(c0)]), p, grid)[:6, :6],
-        tol,
-        max_steps,
+        lambda c: _free_energy_of(c, p, gs), lambda c: free_energy_value_and_gradient(c, p, gs), c0, H0, tol, max_steps
     )
     c1 = jnp.where(jnp.all(jnp.isfinite(x1)), x1, c0)
     da0, db0 = gaps_from_coefficients(c1, grid)
@@ -423,21 +432,28 @@ def solve_jax(
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
     search_complex = channel == "auto" and complex_search
-    directions = [v for ch, v in (("s", v_s), ("d", v_d)) if channel in ("auto", ch)]
+    names = [ch for ch in ("s", "d") if channel in ("auto", ch)]
+    directions = [{"s": v_s, "d": v_d}[ch] for ch in names]
+    # the real channels keep one mirror parity each: on the wedge alone (half the points;
+    # kpoints.wedge_alone)
+    parities = jnp.stack([jnp.asarray(_CHANNEL_PARITY[ch]) for ch in names])
+
+    def real_set(parity):
+        return wedge_alone(g, parity) if zone == "wedge" else g
 
     steps_cap = (100 if method == "fixed-point" else 3000) if max_steps is None else max_steps
     if method == "fixed-point":
-        run = lambda c0: _run_fixed_point(c0, p, g, 1e-3 * tol, steps_cap, adjoint)  # noqa: E731
+        run = lambda c0, gr: _run_fixed_point(c0, p, gr, 1e-3 * tol, steps_cap, adjoint)  # noqa: E731
         run_c = lambda r0: _run_fixed_point_complex(r0, p, g, 1e-3 * tol, steps_cap, adjoint)  # noqa: E731
     elif method == "gradient":
-        run = lambda c0: _run_gradient(c0, p, g, tol, steps_cap)  # noqa: E731
+        run = lambda c0, gr: _run_gradient(c0, p, g, tol, steps_cap, span_grid=gr)  # noqa: E731
         run_c = lambda r0: _run_gradient_complex(r0, p, g, tol, steps_cap)  # noqa: E731
     else:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
 
-    def real_branch(c0):
-        c, steps = run(c0)
-        return _candidate_real(c, p, g), steps
+    def real_branch(c0, gr):
+        c, steps = run(c0, gr)
+        return _candidate_real(c, p, gr), steps
 
     # The real channels run one after another in one loop (lax.map): the program holds one
     # copy of the seed scan and of the solve instead of one per channel (half the code to
@@ -450,13 +466,16 @@ def solve_jax(
         if c_init.shape[-1] == 12:
             init_complex = c_init
             c_init = c_init[:6]
-        seeds = jax.lax.map(lambda v: _seed(v, p, g), jnp.stack(directions))
+        # (a warm start has no definite parity: the whole set, all coefficients)
+        seeds = jax.lax.map(lambda vq: _seed(vq[0], p, real_set(vq[1])), (jnp.stack(directions), parities))
         fs = jax.lax.map(lambda c: _free_energy_of(c, p, g), seeds)
         best_seed = seeds[jnp.argmin(fs)]
-        cand, total_steps = real_branch(jnp.where(jnp.max(jnp.abs(c_init)) > 1e-12, c_init, best_seed))
+        cand, total_steps = real_branch(jnp.where(jnp.max(jnp.abs(c_init)) > 1e-12, c_init, best_seed), g)
         cands = [cand]
     else:
-        stacked, steps = jax.lax.map(lambda v: real_branch(_seed(v, p, g)), jnp.stack(directions))
+        stacked, steps = jax.lax.map(
+            lambda vq: real_branch(_seed(vq[0], p, real_set(vq[1])), real_set(vq[1])), (jnp.stack(directions), parities)
+        )
         cands = [jax.tree_util.tree_map(lambda x, i=i: x[i], stacked) for i in range(len(directions))]
         total_steps = jnp.sum(steps)
     n_real = len(cands)
