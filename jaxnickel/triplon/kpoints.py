@@ -260,8 +260,12 @@ def shell_size(p: TriplonParams, n: int, zone: str = "wedge") -> int | None:
     return size
 
 
-def describe_reduction(n: int, zone: str, shell_points: int | None) -> tuple[str, int]:
-    """``(text, number of points summed)`` of a set, for the solution's record."""
+def describe_reduction(n: int, zone: str, shell_points: int | None, warm_start: bool = False) -> tuple[str, int]:
+    """``(text, number of points summed)`` of a set, for the solution's record.
+
+    ``warm_start``: a solve from a given start, whose real branch (of no definite parity)
+    keeps the mirror; only its seeds use the wedge alone.
+    """
     total = n * n
     if zone == "full":
         pts, text = total, f"full zone ({total} points)"
@@ -273,7 +277,8 @@ def describe_reduction(n: int, zone: str, shell_points: int | None) -> tuple[str
         pts = min(shell_points, pts) if zone == "full" else 2 * min(-(-shell_points // 2), pts // 2)
         text += f", sharp pairing shell ({pts} points incl. padding, exact)"
     if zone != "full":
-        text += f"; the real s+- and d channels on the wedge alone ({pts // 2} points, exact for one mirror parity)"
+        alone = "the seeds" if warm_start else "the real s+- and d channels"
+        text += f"; {alone} on the wedge alone ({pts // 2} points, exact for one mirror parity)"
     return text, pts
 
 

@@ -40,6 +40,8 @@ from ..solvers.dtype import require_float64_params
 from .kpoints import ZONES, describe_reduction, point_set, shell_size, wedge_alone
 from .pairing import (
     BAND_INDICES,
+    D_CHANNEL,
+    S_CHANNEL,
     _coefficients_from_pair_amplitudes,
     _combine,
     channel_eigenvalues,
@@ -73,9 +75,9 @@ CHANNELS = ("auto", "s", "d")
 #: values of ``TriplonSolution.channel``
 CHANNEL_NAMES = ("normal", "s+-", "d", "s+id")
 
-#: the gap components ``(1, eta, eta^2)`` of each real channel: s+- (A1g) on ``(1, eta^2)``,
-#: d (B1g) on ``eta`` (the parity of a solve on the wedge alone: :func:`~jaxnickel.triplon.kpoints.wedge_alone`)
-_CHANNEL_PARITY = {"s": np.array([1.0, 0.0, 1.0]), "d": np.array([0.0, 1.0, 0.0])}
+#: the gap components ``(1, eta, eta^2)`` of each real channel (``S_CHANNEL``: s+-, A1g;
+#: ``D_CHANNEL``: d, B1g), the parity of its solve on the wedge alone (:func:`~jaxnickel.triplon.kpoints.wedge_alone`)
+_CHANNEL_PARITY = {ch: np.isin(np.arange(3), idx).astype(float) for ch, idx in (("s", S_CHANNEL), ("d", D_CHANNEL))}
 
 # eV, seed amplitude scan: 9 amplitudes a factor 5.2 apart (NumPy float64: nothing is
 # computed by JAX at import, before float64 is on)
@@ -438,6 +440,8 @@ def solve_jax(
     # kpoints.wedge_alone)
     parities = jnp.stack([jnp.asarray(_CHANNEL_PARITY[ch]) for ch in names])
 
+    # (sliced inside each channel's loop body, where XLA fuses the slices into the passes:
+    # slicing once outside the loop materialises the half set and was ~20 % slower)
     def real_set(parity):
         return wedge_alone(g, parity) if zone == "wedge" else g
 
@@ -466,16 +470,24 @@ def solve_jax(
         if c_init.shape[-1] == 12:
             init_complex = c_init
             c_init = c_init[:6]
+
         # (a warm start has no definite parity: the whole set, all coefficients)
-        seeds = jax.lax.map(lambda vq: _seed(vq[0], p, real_set(vq[1])), (jnp.stack(directions), parities))
-        fs = jax.lax.map(lambda c: _free_energy_of(c, p, g), seeds)
+        def seed_and_f(vq):
+            gr = real_set(vq[1])
+            c = _seed(vq[0], p, gr)
+            return c, _free_energy_of(c, p, gr)  # (a seed has its channel's parity: exact on its set)
+
+        seeds, fs = jax.lax.map(seed_and_f, (jnp.stack(directions), parities))
         best_seed = seeds[jnp.argmin(fs)]
         cand, total_steps = real_branch(jnp.where(jnp.max(jnp.abs(c_init)) > 1e-12, c_init, best_seed), g)
         cands = [cand]
     else:
-        stacked, steps = jax.lax.map(
-            lambda vq: real_branch(_seed(vq[0], p, real_set(vq[1])), real_set(vq[1])), (jnp.stack(directions), parities)
-        )
+
+        def seeded_branch(vq):
+            gr = real_set(vq[1])
+            return real_branch(_seed(vq[0], p, gr), gr)
+
+        stacked, steps = jax.lax.map(seeded_branch, (jnp.stack(directions), parities))
         cands = [jax.tree_util.tree_map(lambda x, i=i: x[i], stacked) for i in range(len(directions))]
         total_steps = jnp.sum(steps)
     n_real = len(cands)
@@ -556,7 +568,7 @@ def solve_jax(
     ok = (res <= tol) & ~unresolved & (g.dropped == 0)
     code = classify(ok, res, unresolved=unresolved & (res <= tol))
     code = jnp.where(g.dropped > 0, int(RESULTS.model_solve_failed), code)
-    text, k_points = describe_reduction(n, zone, shell_points)
+    text, k_points = describe_reduction(n, zone, shell_points, warm_start=init is not None)
     return build_solution(
         p,
         n,
